@@ -1,0 +1,17 @@
+//! The Graph JSON codec: protobuf `ResponseAction`s <-> Graph OData JSON, driven by the schema
+//! tables that build.rs generates from `proto/` (see `crate::schema`).
+
+mod error;
+pub mod json;
+mod property;
+mod reader;
+mod report;
+mod writer;
+
+pub use error::{Error, Violation};
+pub use reader::{FromGraph, from_graph};
+pub use report::Policy;
+pub use writer::{ToGraph, to_graph};
+
+/// Default bound on JSON nesting (arrays and objects); Graph's actions need 3.
+pub const DEFAULT_MAX_DEPTH: usize = 64;

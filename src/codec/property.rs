@@ -1,0 +1,351 @@
+//! One typed property's value, to and from its Graph JSON form. The writer and the reader both
+//! go through here, so a value is judged the same way in both directions.
+
+use std::fmt::Write as _;
+
+use super::json::{JsonType, Raw, write_string};
+use crate::{
+    pb::UnknownDataKind,
+    schema::{EnumSchema, Slot, Value},
+};
+
+/// How a Graph JSON value fits a typed property.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decoded {
+    /// Stored in the typed field.
+    Typed,
+    /// Valid for the property but without an exact typed form: to be kept raw.
+    /// `kind` is `EnumMember` (a member this build does not know) or `RawValue`.
+    Untyped {
+        kind: UnknownDataKind,
+        detail: String,
+    },
+    /// The JSON type is wrong for the property. `item` is the offending array index, if any.
+    WrongType {
+        expected: &'static str,
+        found: JsonType,
+        item: Option<usize>,
+    },
+}
+
+/// Reads `raw` (not null) into `slot`. The slot is changed only when the result is `Typed`.
+pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
+    match slot {
+        Slot::Flags(schema, field) => {
+            let Some(text) = raw.as_str() else {
+                return wrong_type("a string of comma-separated enum members", raw);
+            };
+            let mut bits = 0u64;
+            let mut unknown = Vec::new();
+            for token in text.split(',').map(str::trim) {
+                match known_member(schema, token) {
+                    Some(index) => bits |= 1 << index,
+                    None => unknown.push(token),
+                }
+            }
+            if !unknown.is_empty() {
+                return unknown_members(&unknown);
+            }
+            field.clear();
+            field.extend(
+                schema
+                    .members
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| bits & (1 << i) != 0)
+                    .map(|(_, m)| m.number),
+            );
+            Decoded::Typed
+        }
+        Slot::Enum(schema, field) => {
+            let Some(text) = raw.as_str() else {
+                return wrong_type("a string enum member", raw);
+            };
+            match known_member(schema, &text) {
+                Some(index) => {
+                    *field = schema.members[index].number;
+                    Decoded::Typed
+                }
+                None => unknown_members(&[&text]),
+            }
+        }
+        Slot::Strings(field) => {
+            let Some(items) = raw.items() else {
+                return wrong_type("an array of strings", raw);
+            };
+            if items.is_empty() {
+                return Decoded::Untyped {
+                    kind: UnknownDataKind::RawValue,
+                    detail: "empty collection".into(),
+                };
+            }
+            let mut strings = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                match (item.as_str(), item.json_type()) {
+                    (Some(s), _) => strings.push(s.into_owned()),
+                    (None, JsonType::Null) => {
+                        return Decoded::Untyped {
+                            kind: UnknownDataKind::RawValue,
+                            detail: format!("null item at {index}"),
+                        };
+                    }
+                    (None, found) => {
+                        return Decoded::WrongType {
+                            expected: "a string",
+                            found,
+                            item: Some(index),
+                        };
+                    }
+                }
+            }
+            *field = strings;
+            Decoded::Typed
+        }
+    }
+}
+
+/// A member this build can hold in a typed field: known, and not Graph's sentinel (which stands
+/// for "a member you did not opt into" and is kept raw so that it round-trips).
+fn known_member(schema: &EnumSchema, graph_name: &str) -> Option<usize> {
+    schema
+        .index_of_name(graph_name)
+        .filter(|&i| !schema.members[i].is_sentinel())
+}
+
+fn wrong_type(expected: &'static str, raw: &Raw<'_>) -> Decoded {
+    Decoded::WrongType {
+        expected,
+        found: raw.json_type(),
+        item: None,
+    }
+}
+
+fn unknown_members(tokens: &[&str]) -> Decoded {
+    let list: Vec<String> = tokens.iter().map(|t| format!("{t:?}")).collect();
+    Decoded::Untyped {
+        kind: UnknownDataKind::EnumMember,
+        detail: format!("unknown enum member(s): {}", list.join(", ")),
+    }
+}
+
+/// A problem with a typed value, relative to the property's proto path.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Invalid {
+    /// Index into a repeated field, if the problem is one element.
+    pub item: Option<usize>,
+    pub description: String,
+}
+
+/// Appends the Graph JSON form of a set `value` to `out`, or returns every problem with it.
+pub fn encode(value: Value<'_>, out: &mut String) -> Result<(), Vec<Invalid>> {
+    match value {
+        Value::Flags(schema, numbers) => {
+            let mut bits = 0u64;
+            let mut problems = Vec::new();
+            for (item, &number) in numbers.iter().enumerate() {
+                match writable_member(schema, number) {
+                    Ok(index) => bits |= 1 << index,
+                    Err(description) => problems.push(Invalid {
+                        item: Some(item),
+                        description,
+                    }),
+                }
+            }
+            if !problems.is_empty() {
+                return Err(problems);
+            }
+            out.push('"');
+            let mut first = true;
+            for (_, member) in schema
+                .members
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+            {
+                if !std::mem::take(&mut first) {
+                    out.push(',');
+                }
+                out.push_str(member.graph_name); // member names need no escaping
+            }
+            out.push('"');
+            Ok(())
+        }
+        Value::Enum(schema, number) => {
+            let index = writable_member(schema, number).map_err(|description| {
+                vec![Invalid {
+                    item: None,
+                    description,
+                }]
+            })?;
+            write_string(out, schema.members[index].graph_name);
+            Ok(())
+        }
+        Value::Strings(strings) => {
+            out.push('[');
+            for (i, s) in strings.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, s);
+            }
+            out.push(']');
+            Ok(())
+        }
+    }
+}
+
+fn writable_member(schema: &EnumSchema, number: i32) -> Result<usize, String> {
+    if number == 0 {
+        return Err(format!(
+            "{} is not a member: choose a value",
+            schema.unspecified
+        ));
+    }
+    let Some(index) = schema.index_of_number(number) else {
+        let mut message = format!("{number} is not a value of {}; valid: ", schema.graph_name);
+        for (i, m) in schema
+            .members
+            .iter()
+            .filter(|m| !m.is_sentinel())
+            .enumerate()
+        {
+            let _ = write!(
+                message,
+                "{}{} ({})",
+                if i > 0 { ", " } else { "" },
+                m.proto_name,
+                m.number
+            );
+        }
+        return Err(message);
+    };
+    let member = &schema.members[index];
+    if member.is_sentinel() {
+        return Err(format!(
+            "{} is Graph's evolvable-enum sentinel \"{}\", which Graph rejects in requests",
+            member.proto_name, member.graph_name
+        ));
+    }
+    Ok(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{FILE_ENTITY_IDENTIFIER, ISOLATION_TYPE};
+
+    fn raw(text: &str) -> Raw<'_> {
+        Raw { text, offset: 0 }
+    }
+
+    #[test]
+    fn flags_are_read_trimmed_deduplicated_in_bit_order() {
+        let mut field = vec![];
+        let d = decode(
+            Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut field),
+            &raw(r#"" sha256 ,sha1,sha256""#),
+        );
+        assert_eq!(d, Decoded::Typed);
+        assert_eq!(field, [1, 3]);
+    }
+
+    #[test]
+    fn a_flags_value_with_any_unknown_member_is_left_untouched() {
+        let mut field = vec![9];
+        let d = decode(
+            Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut field),
+            &raw(r#""sha1,SHA256,,unknownFutureValue""#),
+        );
+        assert_eq!(
+            d,
+            Decoded::Untyped {
+                kind: UnknownDataKind::EnumMember,
+                detail: r#"unknown enum member(s): "SHA256", "", "unknownFutureValue""#.into()
+            }
+        );
+        assert_eq!(field, [9]);
+    }
+
+    #[test]
+    fn wrong_json_types_are_named() {
+        let mut flags = vec![];
+        assert_eq!(
+            decode(
+                Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut flags),
+                &raw(r#"["sha1"]"#)
+            ),
+            Decoded::WrongType {
+                expected: "a string of comma-separated enum members",
+                found: JsonType::Array,
+                item: None
+            }
+        );
+        let mut strings = vec![];
+        assert_eq!(
+            decode(Slot::Strings(&mut strings), &raw(r#"["a", 1]"#)),
+            Decoded::WrongType {
+                expected: "a string",
+                found: JsonType::Number,
+                item: Some(1)
+            }
+        );
+    }
+
+    #[test]
+    fn flags_are_written_in_bit_order_each_once() {
+        let mut out = String::new();
+        encode(
+            Value::Flags(&FILE_ENTITY_IDENTIFIER, &[4, 1, 2, 1]),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            r#""sha1,initiatingProcessSHA1,initiatingProcessSHA256""#
+        );
+    }
+
+    #[test]
+    fn every_bad_flag_is_reported_with_its_index() {
+        let problems = encode(
+            Value::Flags(&FILE_ENTITY_IDENTIFIER, &[1, 0, 5, 42]),
+            &mut String::new(),
+        )
+        .unwrap_err();
+        let items: Vec<_> = problems.iter().map(|p| p.item).collect();
+        assert_eq!(items, [Some(1), Some(2), Some(3)]);
+        assert!(
+            problems[0]
+                .description
+                .contains("FILE_ENTITY_IDENTIFIER_UNSPECIFIED")
+        );
+        assert!(problems[1].description.contains("sentinel"));
+        assert!(
+            problems[2]
+                .description
+                .starts_with("42 is not a value of fileEntityIdentifier")
+        );
+    }
+
+    #[test]
+    fn plain_enums_read_and_write_member_names() {
+        let mut field = 0;
+        assert_eq!(
+            decode(
+                Slot::Enum(&ISOLATION_TYPE, &mut field),
+                &raw(r#""selective""#)
+            ),
+            Decoded::Typed
+        );
+        let mut out = String::new();
+        encode(Value::Enum(&ISOLATION_TYPE, field), &mut out).unwrap();
+        assert_eq!(out, r#""selective""#);
+        assert!(matches!(
+            decode(Slot::Enum(&ISOLATION_TYPE, &mut field), &raw(r#""Full""#)),
+            Decoded::Untyped {
+                kind: UnknownDataKind::EnumMember,
+                ..
+            }
+        ));
+    }
+}

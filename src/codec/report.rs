@@ -1,0 +1,60 @@
+//! The unknown-data policy (SPEC §2.3), applied the same way by the reader and the writer.
+
+use crate::pb::{UnknownData, UnknownDataKind, UnknownDataPolicy};
+
+/// What to do with data the schema does not model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Policy {
+    #[default]
+    Preserve,
+    Reject,
+    Drop,
+}
+
+impl From<UnknownDataPolicy> for Policy {
+    fn from(policy: UnknownDataPolicy) -> Self {
+        match policy {
+            UnknownDataPolicy::Unspecified | UnknownDataPolicy::Preserve => Policy::Preserve,
+            UnknownDataPolicy::Reject => Policy::Reject,
+            UnknownDataPolicy::Drop => Policy::Drop,
+        }
+    }
+}
+
+/// Collects the unknown-data report of one translation.
+pub trait Report {
+    fn policy(&self) -> Policy;
+    /// Records `entry` in the report.
+    fn report(&mut self, entry: UnknownData, dropped: bool);
+    /// Records `entry` as a violation (policy REJECT).
+    fn reject(&mut self, entry: UnknownData);
+
+    /// Applies the policy to unknown data; true when it is to be kept.
+    fn keep_unknown(&mut self, entry: UnknownData) -> bool {
+        match self.policy() {
+            Policy::Preserve => {
+                self.report(entry, false);
+                true
+            }
+            Policy::Drop => {
+                self.report(entry, true);
+                false
+            }
+            Policy::Reject => {
+                self.reject(entry);
+                false
+            }
+        }
+    }
+
+    /// Applies the policy to a known property's value that has no typed form. An unknown enum
+    /// member is unknown data; any other untyped value is known data and always kept.
+    fn keep_untyped(&mut self, entry: UnknownData) -> bool {
+        if entry.kind() == UnknownDataKind::EnumMember {
+            self.keep_unknown(entry)
+        } else {
+            self.report(entry, false);
+            true
+        }
+    }
+}

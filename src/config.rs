@@ -1,0 +1,188 @@
+//! Command line and `GRAPHBRIDGE_*` environment, parsed into one plain struct and validated once.
+//!
+//! Every `serve` flag `--some-flag` has the environment equivalent `GRAPHBRIDGE_SOME_FLAG`; a flag
+//! given on the command line wins. The environment is passed in, so parsing is testable without
+//! touching the process environment.
+
+use std::{ffi::OsString, net::SocketAddr, time::Duration};
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+const ENV_PREFIX: &str = "GRAPHBRIDGE_";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "graphbridge",
+    version,
+    about = "Translates protobuf <-> Microsoft Graph security OData JSON over gRPC"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum Command {
+    /// Run the gRPC server.
+    Serve(ServeConfig),
+}
+
+/// Settings of `graphbridge serve`.
+#[derive(Debug, Clone, PartialEq, Args)]
+#[command(args_override_self = true)]
+pub struct ServeConfig {
+    /// Address of the API port (Translator, reflection, health). Loopback by default: a
+    /// sidecar's callers share its pod.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Address of the admin port (gRPC health for Kubernetes probes), reachable on the pod IP.
+    #[arg(long, default_value = "0.0.0.0:9464")]
+    pub admin_listen: SocketAddr,
+    /// Largest accepted request message, and largest JSON input or output, in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..=256 * 1024 * 1024))]
+    pub max_message_bytes: u32,
+    /// Deepest accepted nesting of JSON arrays and objects (Graph's actions need 3).
+    #[arg(long, default_value_t = crate::codec::DEFAULT_MAX_DEPTH as u32, value_parser = clap::value_parser!(u32).range(3..=1024))]
+    pub max_json_depth: u32,
+    /// After SIGTERM/SIGINT, how long in-flight calls may take before the process exits anyway
+    /// (e.g. 500ms, 10s, 1m).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Parses `args` (starting with the program name) with `env` as the environment.
+pub fn parse<I, T>(args: I, env: impl Fn(&str) -> Option<String>) -> Result<Command, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut command = Cli::command();
+    // The environment becomes flags placed before the user's, which win (args_override_self).
+    if args.get(1).is_some_and(|a| a == "serve") {
+        let serve = command.find_subcommand("serve").expect("declared above");
+        let from_env: Vec<OsString> = serve
+            .get_arguments()
+            .filter_map(|arg| arg.get_long())
+            .filter_map(|long| env(&env_name(long)).map(|value| format!("--{long}={value}").into()))
+            .collect();
+        args.splice(2..2, from_env);
+    }
+    command = command.mut_subcommand("serve", |serve| {
+        let ids: Vec<_> = serve
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(|l| (a.get_id().clone(), env_name(l))))
+            .collect();
+        ids.into_iter().fold(serve, |serve, (id, name)| {
+            serve.mut_arg(id, |arg| {
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                arg.help(format!("{help} [env: {name}]"))
+            })
+        })
+    });
+    let matches = command.try_get_matches_from(args)?;
+    Ok(Cli::from_arg_matches(&matches)?.command)
+}
+
+/// `--admin-listen` -> `GRAPHBRIDGE_ADMIN_LISTEN`.
+pub fn env_name(long_flag: &str) -> String {
+    format!("{ENV_PREFIX}{}", long_flag.replace('-', "_").to_uppercase())
+}
+
+/// `250ms`, `10s`, `2m`; a bare number is seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 500ms, 10s or 1m"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("unknown unit {unit:?} in {text:?}: use ms, s or m")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn serve(args: &[&str], env: &[(&str, &str)]) -> Result<ServeConfig, clap::Error> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let argv = ["graphbridge", "serve"].iter().chain(args);
+        parse(argv, |name| env.get(name).cloned()).map(|Command::Serve(c)| c)
+    }
+
+    #[test]
+    fn defaults_are_a_loopback_sidecar() {
+        let config = serve(&[], &[]).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:50051".parse().unwrap());
+        assert_eq!(config.admin_listen, "0.0.0.0:9464".parse().unwrap());
+        assert_eq!(config.max_message_bytes, 4 * 1024 * 1024);
+        assert_eq!(config.drain_timeout, Duration::from_secs(10));
+        assert_eq!(config.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn environment_sets_and_flags_override() {
+        let env = [
+            ("GRAPHBRIDGE_LISTEN", "127.0.0.1:1"),
+            ("GRAPHBRIDGE_DRAIN_TIMEOUT", "250ms"),
+            ("OTHER", "x"),
+        ];
+        let config = serve(&[], &env).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:1".parse().unwrap());
+        assert_eq!(config.drain_timeout, Duration::from_millis(250));
+        let config = serve(&["--listen", "[::1]:2"], &env).unwrap();
+        assert_eq!(config.listen, "[::1]:2".parse().unwrap());
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_flag_named() {
+        for (args, env) in [
+            (&["--listen", "nowhere"][..], &[][..]),
+            (&[], &[("GRAPHBRIDGE_MAX_JSON_DEPTH", "2")][..]),
+            (&["--drain-timeout", "5 parsecs"], &[]),
+        ] {
+            let error = serve(args, env).unwrap_err().to_string();
+            assert!(error.contains("--"), "{error}");
+        }
+    }
+
+    #[test]
+    fn help_names_every_environment_variable() {
+        let help = parse(["graphbridge", "serve", "--help"], |_| None)
+            .unwrap_err()
+            .to_string();
+        for name in [
+            "GRAPHBRIDGE_LISTEN",
+            "GRAPHBRIDGE_ADMIN_LISTEN",
+            "GRAPHBRIDGE_MAX_MESSAGE_BYTES",
+            "GRAPHBRIDGE_LOG_FORMAT",
+        ] {
+            assert!(help.contains(name), "{name} missing from:\n{help}");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! graphbridge: a gRPC sidecar translating protobuf <-> Microsoft Graph security OData JSON.
+//!
+//! - [`schema`]: the Graph schema tables generated from `proto/` (the single source of truth).
+//! - [`codec`]: Graph JSON writer and reader, the unknown-data policy and report.
+//! - [`service`]: the `graphbridge.v1.Translator` gRPC service.
+//! - [`server`]: ports, health, reflection and shutdown; [`config`]: flags and environment.
+
+pub mod codec;
+pub mod config;
+pub mod logging;
+pub mod pb;
+pub mod schema;
+pub mod server;
+pub mod service;
