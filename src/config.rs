@@ -82,10 +82,8 @@ where
         args.splice(2..2, from_env);
     }
     command = command.mut_subcommand("serve", |serve| {
-        let ids: Vec<_> = serve
-            .get_arguments()
-            .filter_map(|a| a.get_long().map(|l| (a.get_id().clone(), env_name(l))))
-            .collect();
+        let ids: Vec<_> =
+            serve.get_arguments().filter_map(|a| a.get_long().map(|l| (a.get_id().clone(), env_name(l)))).collect();
         ids.into_iter().fold(serve, |serve, (id, name)| {
             serve.mut_arg(id, |arg| {
                 let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
@@ -104,13 +102,9 @@ pub fn env_name(long_flag: &str) -> String {
 
 /// `250ms`, `10s`, `2m`; a bare number is seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration such as 500ms, 10s or 1m"))?;
+    let value: f64 = number.parse().map_err(|_| format!("{text:?} is not a duration such as 500ms, 10s or 1m"))?;
     let seconds = match unit {
         "ms" => value / 1000.0,
         "" | "s" => value,
@@ -127,10 +121,7 @@ mod tests {
     use super::*;
 
     fn serve(args: &[&str], env: &[(&str, &str)]) -> Result<ServeConfig, clap::Error> {
-        let env: HashMap<String, String> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let argv = ["graphbridge", "serve"].iter().chain(args);
         parse(argv, |name| env.get(name).cloned()).map(|Command::Serve(c)| c)
     }
@@ -147,11 +138,7 @@ mod tests {
 
     #[test]
     fn environment_sets_and_flags_override() {
-        let env = [
-            ("GRAPHBRIDGE_LISTEN", "127.0.0.1:1"),
-            ("GRAPHBRIDGE_DRAIN_TIMEOUT", "250ms"),
-            ("OTHER", "x"),
-        ];
+        let env = [("GRAPHBRIDGE_LISTEN", "127.0.0.1:1"), ("GRAPHBRIDGE_DRAIN_TIMEOUT", "250ms"), ("OTHER", "x")];
         let config = serve(&[], &env).unwrap();
         assert_eq!(config.listen, "127.0.0.1:1".parse().unwrap());
         assert_eq!(config.drain_timeout, Duration::from_millis(250));
@@ -173,9 +160,7 @@ mod tests {
 
     #[test]
     fn help_names_every_environment_variable() {
-        let help = parse(["graphbridge", "serve", "--help"], |_| None)
-            .unwrap_err()
-            .to_string();
+        let help = parse(["graphbridge", "serve", "--help"], |_| None).unwrap_err().to_string();
         for name in [
             "GRAPHBRIDGE_LISTEN",
             "GRAPHBRIDGE_ADMIN_LISTEN",

@@ -6,5 +6,4 @@ tonic::include_proto!("graphbridge.v1");
 
 /// The encoded descriptor set of `proto/` and its imports, custom options included
 /// (served by gRPC reflection).
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/graphbridge_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/graphbridge_descriptor.bin"));

@@ -22,18 +22,11 @@ const FRAMING_ALLOWANCE: usize = 64 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot listen on {addr} ({port} port): {source}")]
-    Bind {
-        addr: SocketAddr,
-        port: &'static str,
-        source: io::Error,
-    },
+    Bind { addr: SocketAddr, port: &'static str, source: io::Error },
     #[error("reflection descriptors are invalid: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("{port} port failed: {source}")]
-    Serve {
-        port: &'static str,
-        source: tonic::transport::Error,
-    },
+    Serve { port: &'static str, source: tonic::transport::Error },
 }
 
 /// Both ports, bound (so a taken port fails at start) but not yet serving.
@@ -46,12 +39,9 @@ pub struct Bound {
 }
 
 fn bind(addr: SocketAddr, port: &'static str) -> Result<(TcpIncoming, SocketAddr), ServerError> {
-    let incoming = TcpIncoming::bind(addr)
-        .map_err(|source| ServerError::Bind { addr, port, source })?
-        .with_nodelay(Some(true));
-    let local = incoming
-        .local_addr()
-        .map_err(|source| ServerError::Bind { addr, port, source })?;
+    let incoming =
+        TcpIncoming::bind(addr).map_err(|source| ServerError::Bind { addr, port, source })?.with_nodelay(Some(true));
+    let local = incoming.local_addr().map_err(|source| ServerError::Bind { addr, port, source })?;
     Ok((incoming, local))
 }
 
@@ -59,13 +49,7 @@ impl Bound {
     pub fn new(config: ServeConfig) -> Result<Self, ServerError> {
         let (api, api_addr) = bind(config.listen, "API")?;
         let (admin, admin_addr) = bind(config.admin_listen, "admin")?;
-        Ok(Self {
-            config,
-            api,
-            admin,
-            api_addr,
-            admin_addr,
-        })
+        Ok(Self { config, api, admin, api_addr, admin_addr })
     }
 
     pub fn api_addr(&self) -> SocketAddr {
@@ -114,9 +98,7 @@ impl Bound {
         );
         let admin = spawn_port(
             "admin",
-            Server::builder()
-                .add_service(admin_health)
-                .serve_with_incoming_shutdown(self.admin, stopped()),
+            Server::builder().add_service(admin_health).serve_with_incoming_shutdown(self.admin, stopped()),
         );
         tracing::info!(api = %self.api_addr, admin = %self.admin_addr, "serving");
 
@@ -144,23 +126,12 @@ fn spawn_port(
     port: &'static str,
     serving: impl Future<Output = Result<(), tonic::transport::Error>> + Send + 'static,
 ) -> PortTask {
-    tokio::spawn(async move {
-        serving
-            .await
-            .map_err(|source| ServerError::Serve { port, source })
-    })
+    tokio::spawn(async move { serving.await.map_err(|source| ServerError::Serve { port, source }) })
 }
 
 async fn set_not_serving(health: &HealthReporter) {
-    health
-        .set_service_status("", ServingStatus::NotServing)
-        .await;
-    health
-        .set_service_status(
-            <TranslatorServer<Translator> as NamedService>::NAME,
-            ServingStatus::NotServing,
-        )
-        .await;
+    health.set_service_status("", ServingStatus::NotServing).await;
+    health.set_service_status(<TranslatorServer<Translator> as NamedService>::NAME, ServingStatus::NotServing).await;
 }
 
 /// Waits for both ports to finish their connections, but no longer than `timeout`: tonic itself
@@ -179,10 +150,7 @@ async fn drain(timeout: Duration, api: PortTask, admin: PortTask) -> Result<(), 
     match tokio::time::timeout(timeout, both).await {
         Ok(result) => result,
         Err(_) => {
-            tracing::warn!(
-                ?timeout,
-                "drain timeout reached with connections still open; exiting"
-            );
+            tracing::warn!(?timeout, "drain timeout reached with connections still open; exiting");
             Ok(())
         }
     }
@@ -193,8 +161,8 @@ pub async fn termination_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

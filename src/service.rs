@@ -9,9 +9,9 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::{
     codec::{self, Policy},
     pb::{
-        FromGraphRequest, FromGraphResponse, ToGraphRequest, ToGraphResponse,
-        TranslateStreamRequest, TranslateStreamResponse, UnknownDataPolicy,
-        translate_stream_request, translate_stream_response, translator_server,
+        FromGraphRequest, FromGraphResponse, ToGraphRequest, ToGraphResponse, TranslateStreamRequest,
+        TranslateStreamResponse, UnknownDataPolicy, translate_stream_request, translate_stream_response,
+        translator_server,
     },
 };
 
@@ -28,11 +28,7 @@ pub struct Limits {
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
     #[error("{field} is {size} bytes, over the limit of {limit} bytes (--max-message-bytes)")]
-    TooLarge {
-        field: &'static str,
-        size: usize,
-        limit: usize,
-    },
+    TooLarge { field: &'static str, size: usize, limit: usize },
     #[error("{field}: {value} is not a graphbridge.v1.UnknownDataPolicy value")]
     BadPolicy { field: &'static str, value: i32 },
     #[error("request: exactly one of to_graph, from_graph must be set")]
@@ -70,39 +66,21 @@ impl Translator {
 
     pub fn to_graph(&self, request: &ToGraphRequest) -> Result<ToGraphResponse, RequestError> {
         let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
-        let written = codec::to_graph(
-            &request.actions,
-            policy,
-            request.pretty,
-            self.limits.max_json_depth,
-        )?;
+        let written = codec::to_graph(&request.actions, policy, request.pretty, self.limits.max_json_depth)?;
         self.check_size("json (the output)", written.json.len())?;
-        Ok(ToGraphResponse {
-            json: written.json,
-            unknown_data: written.unknown_data,
-        })
+        Ok(ToGraphResponse { json: written.json, unknown_data: written.unknown_data })
     }
 
-    pub fn from_graph(
-        &self,
-        request: &FromGraphRequest,
-    ) -> Result<FromGraphResponse, RequestError> {
+    pub fn from_graph(&self, request: &FromGraphRequest) -> Result<FromGraphResponse, RequestError> {
         self.check_size("json", request.json.len())?;
         let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
         let read = codec::from_graph(&request.json, policy, self.limits.max_json_depth)?;
-        Ok(FromGraphResponse {
-            actions: read.actions,
-            unknown_data: read.unknown_data,
-        })
+        Ok(FromGraphResponse { actions: read.actions, unknown_data: read.unknown_data })
     }
 
     fn check_size(&self, field: &'static str, size: usize) -> Result<(), RequestError> {
         let limit = self.limits.max_json_bytes;
-        if size > limit {
-            Err(RequestError::TooLarge { field, size, limit })
-        } else {
-            Ok(())
-        }
+        if size > limit { Err(RequestError::TooLarge { field, size, limit }) } else { Ok(()) }
     }
 
     /// Answers one stream item; a failure becomes the item's in-band error.
@@ -115,17 +93,12 @@ impl Translator {
             None => Err(RequestError::MissingRequest),
         };
         let result = result.unwrap_or_else(|error| Out::Error(rpc_status(&Status::from(error))));
-        TranslateStreamResponse {
-            id: item.id,
-            result: Some(result),
-        }
+        TranslateStreamResponse { id: item.id, result: Some(result) }
     }
 }
 
 fn policy(field: &'static str, value: i32) -> Result<Policy, RequestError> {
-    UnknownDataPolicy::try_from(value)
-        .map(Policy::from)
-        .map_err(|_| RequestError::BadPolicy { field, value })
+    UnknownDataPolicy::try_from(value).map(Policy::from).map_err(|_| RequestError::BadPolicy { field, value })
 }
 
 /// The `google.rpc.Status` a unary call would have sent, details included.
@@ -144,17 +117,11 @@ type ResponseStream = Pin<Box<dyn Stream<Item = Result<TranslateStreamResponse, 
 
 #[tonic::async_trait]
 impl translator_server::Translator for Translator {
-    async fn to_graph(
-        &self,
-        request: Request<ToGraphRequest>,
-    ) -> Result<Response<ToGraphResponse>, Status> {
+    async fn to_graph(&self, request: Request<ToGraphRequest>) -> Result<Response<ToGraphResponse>, Status> {
         respond(Translator::to_graph(self, request.get_ref()))
     }
 
-    async fn from_graph(
-        &self,
-        request: Request<FromGraphRequest>,
-    ) -> Result<Response<FromGraphResponse>, Status> {
+    async fn from_graph(&self, request: Request<FromGraphRequest>) -> Result<Response<FromGraphResponse>, Status> {
         respond(Translator::from_graph(self, request.get_ref()))
     }
 
@@ -166,9 +133,7 @@ impl translator_server::Translator for Translator {
     ) -> Result<Response<ResponseStream>, Status> {
         let translator = self.clone();
         // A transport or decoding error ends the stream with that status; item errors do not.
-        let responses = request
-            .into_inner()
-            .map(move |item| item.map(|item| translator.stream_item(item)));
+        let responses = request.into_inner().map(move |item| item.map(|item| translator.stream_item(item)));
         Ok(Response::new(Box::pin(responses)))
     }
 }

@@ -13,10 +13,7 @@ pub struct Violation {
 
 impl Violation {
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            description: description.into(),
-        }
+        Self { field: field.into(), description: description.into() }
     }
 }
 
@@ -25,12 +22,7 @@ impl Violation {
 pub enum Error {
     /// The JSON text itself is malformed; nothing after this point was read.
     #[error("json is not valid JSON: line {line}, column {column} (at {field}): {message}")]
-    Syntax {
-        field: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Syntax { field: String, line: usize, column: usize, message: String },
     /// The input is well-formed but breaks the schema or the request's policy; all problems.
     #[error("{}", summarize(.0))]
     Invalid(Vec<Violation>),
@@ -54,16 +46,8 @@ fn summarize(violations: &[Violation]) -> String {
 impl Error {
     pub fn violations(&self) -> Vec<Violation> {
         match self {
-            Error::Syntax {
-                field,
-                line,
-                column,
-                message,
-            } => {
-                vec![Violation::new(
-                    field.clone(),
-                    format!("line {line}, column {column}: {message}"),
-                )]
+            Error::Syntax { field, line, column, message } => {
+                vec![Violation::new(field.clone(), format!("line {line}, column {column}: {message}"))]
             }
             Error::Invalid(violations) => violations.clone(),
         }

@@ -21,10 +21,7 @@ impl SyntaxError {
     pub fn line_column(&self, src: &str) -> (usize, usize) {
         let before = &src[..floor_char_boundary(src, self.offset)];
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (
-            before.matches('\n').count() + 1,
-            before[line_start..].chars().count() + 1,
-        )
+        (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
     }
 }
 
@@ -134,12 +131,7 @@ const LINEAR_KEY_CHECK: usize = 16;
 impl<'a> Scanner<'a> {
     /// `max_depth` bounds the nesting of arrays and objects, the outermost being depth 1.
     pub fn new(src: &'a str, max_depth: usize) -> Self {
-        Self {
-            src,
-            pos: 0,
-            max_depth,
-            path: Vec::new(),
-        }
+        Self { src, pos: 0, max_depth, path: Vec::new() }
     }
 
     fn bytes(&self) -> &'a [u8] {
@@ -147,11 +139,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn error(&self, offset: usize, message: impl Into<String>) -> SyntaxError {
-        SyntaxError {
-            offset,
-            pointer: self.pointer(),
-            message: message.into(),
-        }
+        SyntaxError { offset, pointer: self.pointer(), message: message.into() }
     }
 
     /// RFC 6901 pointer of the current path.
@@ -202,20 +190,14 @@ impl<'a> Scanner<'a> {
 
     fn unexpected(&self, expected: &str) -> SyntaxError {
         match self.src[self.pos..].chars().next() {
-            None => self.error(
-                self.pos,
-                format!("unexpected end of input, expected {expected}"),
-            ),
+            None => self.error(self.pos, format!("unexpected end of input, expected {expected}")),
             Some(c) => self.error(self.pos, format!("unexpected {c:?}, expected {expected}")),
         }
     }
 
     fn enter(&self, depth: usize) -> Result<()> {
         if depth > self.max_depth {
-            Err(self.error(
-                self.pos,
-                format!("nesting deeper than {} levels", self.max_depth),
-            ))
+            Err(self.error(self.pos, format!("nesting deeper than {} levels", self.max_depth)))
         } else {
             Ok(())
         }
@@ -238,10 +220,7 @@ impl<'a> Scanner<'a> {
             b'-' | b'0'..=b'9' => self.number()?,
             _ => return Err(self.unexpected("a JSON value")),
         }
-        Ok(Raw {
-            text: &self.src[start..self.pos],
-            offset: start,
-        })
+        Ok(Raw { text: &self.src[start..self.pos], offset: start })
     }
 
     /// Scans an object at `depth`, calling `member(scanner, key)` with the scanner positioned at
@@ -295,11 +274,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Scans an array at `depth`, calling `item(scanner, index)` positioned at each item.
-    pub fn array(
-        &mut self,
-        depth: usize,
-        mut item: impl FnMut(&mut Self, usize) -> Result<()>,
-    ) -> Result<()> {
+    pub fn array(&mut self, depth: usize, mut item: impl FnMut(&mut Self, usize) -> Result<()>) -> Result<()> {
         self.enter(depth)?;
         self.expect_byte(b'[', "'['")?;
         if self.peek() == Some(b']') {
@@ -401,10 +376,7 @@ impl<'a> Scanner<'a> {
                 Some(&b) if b < 0x20 => return Err(self.control_character(b)),
                 Some(_) => {
                     let run_start = self.pos;
-                    while bytes
-                        .get(self.pos)
-                        .is_some_and(|&b| b != b'"' && b != b'\\' && b >= 0x20)
-                    {
+                    while bytes.get(self.pos).is_some_and(|&b| b != b'"' && b != b'\\' && b >= 0x20) {
                         self.pos += 1;
                     }
                     out.push_str(&self.src[run_start..self.pos]);
@@ -414,10 +386,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn control_character(&self, byte: u8) -> SyntaxError {
-        self.error(
-            self.pos,
-            format!("control character U+{byte:04X} in a string must be escaped"),
-        )
+        self.error(self.pos, format!("control character U+{byte:04X} in a string must be escaped"))
     }
 
     fn escape(&mut self, out: &mut String) -> Result<()> {
@@ -449,9 +418,7 @@ impl<'a> Scanner<'a> {
                         if !(0xDC00..=0xDFFF).contains(&low) {
                             return Err(self.error(at, format!("lone surrogate \\u{unit:04X}")));
                         }
-                        let code = 0x10000
-                            + ((u32::from(unit) - 0xD800) << 10)
-                            + (u32::from(low) - 0xDC00);
+                        let code = 0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
                         char::from_u32(code).expect("a surrogate pair is a valid scalar")
                     }
                     0xDC00..=0xDFFF => {
@@ -468,10 +435,7 @@ impl<'a> Scanner<'a> {
 
     /// Reads the 4 hex digits after `\u`.
     fn hex4(&mut self, escape_at: usize) -> Result<u16> {
-        let digits = self
-            .src
-            .get(self.pos..self.pos + 4)
-            .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()));
+        let digits = self.src.get(self.pos..self.pos + 4).filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()));
         let Some(digits) = digits else {
             return Err(self.error(escape_at, "invalid \\u escape: expected 4 hex digits"));
         };
@@ -548,10 +512,7 @@ pub fn pretty(compact: &str) -> String {
             }
             open @ (b'{' | b'[') => {
                 let close = if open == b'{' { b'}' } else { b']' };
-                let next = bytes[i + 1..]
-                    .iter()
-                    .position(|b| !b.is_ascii_whitespace())
-                    .map(|p| i + 1 + p);
+                let next = bytes[i + 1..].iter().position(|b| !b.is_ascii_whitespace()).map(|p| i + 1 + p);
                 if next.is_some_and(|n| bytes[n] == close) {
                     out.push(open as char);
                     out.push(close as char);
@@ -600,17 +561,7 @@ mod tests {
 
     #[test]
     fn accepts_every_json_type_and_keeps_its_text() {
-        for text in [
-            "null",
-            "true",
-            "false",
-            "0",
-            "-0.5e+10",
-            "12345678901234567890123",
-            "\"a\\u00e9\"",
-            "[]",
-            "{}",
-        ] {
+        for text in ["null", "true", "false", "0", "-0.5e+10", "12345678901234567890123", "\"a\\u00e9\"", "[]", "{}"] {
             assert_eq!(scan(text), Ok(text));
         }
         assert_eq!(scan(" [1, {\"a\": [true]}] \n"), Ok("[1, {\"a\": [true]}]"));
@@ -672,21 +623,8 @@ mod tests {
 
     #[test]
     fn surrogates_must_pair() {
-        assert_eq!(
-            Raw {
-                text: r#""\ud83d\ude00""#,
-                offset: 0
-            }
-            .as_str()
-            .unwrap(),
-            "😀"
-        );
-        for text in [
-            r#""\ud83d""#,
-            r#""\ude00""#,
-            r#""\ud83dx""#,
-            r#""\ud83d\u0041""#,
-        ] {
+        assert_eq!(Raw { text: r#""\ud83d\ude00""#, offset: 0 }.as_str().unwrap(), "😀");
+        for text in [r#""\ud83d""#, r#""\ude00""#, r#""\ud83dx""#, r#""\ud83d\u0041""#] {
             assert!(error(text).message.contains("lone surrogate"), "{text}");
         }
     }
@@ -710,15 +648,7 @@ mod tests {
         let mut out = String::new();
         write_string(&mut out, original);
         assert_eq!(out, r#""quote\" backslash\\ nl\n tab\t bell\u0007 é 😀""#);
-        assert_eq!(
-            Raw {
-                text: &out,
-                offset: 0
-            }
-            .as_str()
-            .unwrap(),
-            original
-        );
+        assert_eq!(Raw { text: &out, offset: 0 }.as_str().unwrap(), original);
     }
 
     #[test]
@@ -731,14 +661,8 @@ mod tests {
 
     #[test]
     fn items_have_offsets_into_the_whole_input() {
-        let raw = Raw {
-            text: "[\"a\", 2]",
-            offset: 10,
-        };
+        let raw = Raw { text: "[\"a\", 2]", offset: 10 };
         let items = raw.items().unwrap();
-        assert_eq!(
-            items.iter().map(|r| (r.text, r.offset)).collect::<Vec<_>>(),
-            [("\"a\"", 11), ("2", 16)]
-        );
+        assert_eq!(items.iter().map(|r| (r.text, r.offset)).collect::<Vec<_>>(), [("\"a\"", 11), ("2", 16)]);
     }
 }

@@ -16,16 +16,9 @@ pub enum Decoded {
     Typed,
     /// Valid for the property but without an exact typed form: to be kept raw.
     /// `kind` is `EnumMember` (a member this build does not know) or `RawValue`.
-    Untyped {
-        kind: UnknownDataKind,
-        detail: String,
-    },
+    Untyped { kind: UnknownDataKind, detail: String },
     /// The JSON type is wrong for the property. `item` is the offending array index, if any.
-    WrongType {
-        expected: &'static str,
-        found: JsonType,
-        item: Option<usize>,
-    },
+    WrongType { expected: &'static str, found: JsonType, item: Option<usize> },
 }
 
 /// Reads `raw` (not null) into `slot`. The slot is changed only when the result is `Typed`.
@@ -47,14 +40,8 @@ pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
                 return unknown_members(&unknown);
             }
             field.clear();
-            field.extend(
-                schema
-                    .members
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| bits & (1 << i) != 0)
-                    .map(|(_, m)| m.number),
-            );
+            field
+                .extend(schema.members.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, m)| m.number));
             Decoded::Typed
         }
         Slot::Enum(schema, field) => {
@@ -74,10 +61,7 @@ pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
                 return wrong_type("an array of strings", raw);
             };
             if items.is_empty() {
-                return Decoded::Untyped {
-                    kind: UnknownDataKind::RawValue,
-                    detail: "empty collection".into(),
-                };
+                return Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: "empty collection".into() };
             }
             let mut strings = Vec::with_capacity(items.len());
             for (index, item) in items.iter().enumerate() {
@@ -90,11 +74,7 @@ pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
                         };
                     }
                     (None, found) => {
-                        return Decoded::WrongType {
-                            expected: "a string",
-                            found,
-                            item: Some(index),
-                        };
+                        return Decoded::WrongType { expected: "a string", found, item: Some(index) };
                     }
                 }
             }
@@ -107,17 +87,11 @@ pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
 /// A member this build can hold in a typed field: known, and not Graph's sentinel (which stands
 /// for "a member you did not opt into" and is kept raw so that it round-trips).
 fn known_member(schema: &EnumSchema, graph_name: &str) -> Option<usize> {
-    schema
-        .index_of_name(graph_name)
-        .filter(|&i| !schema.members[i].is_sentinel())
+    schema.index_of_name(graph_name).filter(|&i| !schema.members[i].is_sentinel())
 }
 
 fn wrong_type(expected: &'static str, raw: &Raw<'_>) -> Decoded {
-    Decoded::WrongType {
-        expected,
-        found: raw.json_type(),
-        item: None,
-    }
+    Decoded::WrongType { expected, found: raw.json_type(), item: None }
 }
 
 fn unknown_members(tokens: &[&str]) -> Decoded {
@@ -145,10 +119,7 @@ pub fn encode(value: Value<'_>, out: &mut String) -> Result<(), Vec<Invalid>> {
             for (item, &number) in numbers.iter().enumerate() {
                 match writable_member(schema, number) {
                     Ok(index) => bits |= 1 << index,
-                    Err(description) => problems.push(Invalid {
-                        item: Some(item),
-                        description,
-                    }),
+                    Err(description) => problems.push(Invalid { item: Some(item), description }),
                 }
             }
             if !problems.is_empty() {
@@ -156,12 +127,7 @@ pub fn encode(value: Value<'_>, out: &mut String) -> Result<(), Vec<Invalid>> {
             }
             out.push('"');
             let mut first = true;
-            for (_, member) in schema
-                .members
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| bits & (1 << i) != 0)
-            {
+            for (_, member) in schema.members.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0) {
                 if !std::mem::take(&mut first) {
                     out.push(',');
                 }
@@ -171,12 +137,8 @@ pub fn encode(value: Value<'_>, out: &mut String) -> Result<(), Vec<Invalid>> {
             Ok(())
         }
         Value::Enum(schema, number) => {
-            let index = writable_member(schema, number).map_err(|description| {
-                vec![Invalid {
-                    item: None,
-                    description,
-                }]
-            })?;
+            let index =
+                writable_member(schema, number).map_err(|description| vec![Invalid { item: None, description }])?;
             write_string(out, schema.members[index].graph_name);
             Ok(())
         }
@@ -196,26 +158,12 @@ pub fn encode(value: Value<'_>, out: &mut String) -> Result<(), Vec<Invalid>> {
 
 fn writable_member(schema: &EnumSchema, number: i32) -> Result<usize, String> {
     if number == 0 {
-        return Err(format!(
-            "{} is not a member: choose a value",
-            schema.unspecified
-        ));
+        return Err(format!("{} is not a member: choose a value", schema.unspecified));
     }
     let Some(index) = schema.index_of_number(number) else {
         let mut message = format!("{number} is not a value of {}; valid: ", schema.graph_name);
-        for (i, m) in schema
-            .members
-            .iter()
-            .filter(|m| !m.is_sentinel())
-            .enumerate()
-        {
-            let _ = write!(
-                message,
-                "{}{} ({})",
-                if i > 0 { ", " } else { "" },
-                m.proto_name,
-                m.number
-            );
+        for (i, m) in schema.members.iter().filter(|m| !m.is_sentinel()).enumerate() {
+            let _ = write!(message, "{}{} ({})", if i > 0 { ", " } else { "" }, m.proto_name, m.number);
         }
         return Err(message);
     };
@@ -241,10 +189,7 @@ mod tests {
     #[test]
     fn flags_are_read_trimmed_deduplicated_in_bit_order() {
         let mut field = vec![];
-        let d = decode(
-            Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut field),
-            &raw(r#"" sha256 ,sha1,sha256""#),
-        );
+        let d = decode(Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut field), &raw(r#"" sha256 ,sha1,sha256""#));
         assert_eq!(d, Decoded::Typed);
         assert_eq!(field, [1, 3]);
     }
@@ -252,10 +197,7 @@ mod tests {
     #[test]
     fn a_flags_value_with_any_unknown_member_is_left_untouched() {
         let mut field = vec![9];
-        let d = decode(
-            Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut field),
-            &raw(r#""sha1,SHA256,,unknownFutureValue""#),
-        );
+        let d = decode(Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut field), &raw(r#""sha1,SHA256,,unknownFutureValue""#));
         assert_eq!(
             d,
             Decoded::Untyped {
@@ -270,10 +212,7 @@ mod tests {
     fn wrong_json_types_are_named() {
         let mut flags = vec![];
         assert_eq!(
-            decode(
-                Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut flags),
-                &raw(r#"["sha1"]"#)
-            ),
+            decode(Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut flags), &raw(r#"["sha1"]"#)),
             Decoded::WrongType {
                 expected: "a string of comma-separated enum members",
                 found: JsonType::Array,
@@ -283,69 +222,37 @@ mod tests {
         let mut strings = vec![];
         assert_eq!(
             decode(Slot::Strings(&mut strings), &raw(r#"["a", 1]"#)),
-            Decoded::WrongType {
-                expected: "a string",
-                found: JsonType::Number,
-                item: Some(1)
-            }
+            Decoded::WrongType { expected: "a string", found: JsonType::Number, item: Some(1) }
         );
     }
 
     #[test]
     fn flags_are_written_in_bit_order_each_once() {
         let mut out = String::new();
-        encode(
-            Value::Flags(&FILE_ENTITY_IDENTIFIER, &[4, 1, 2, 1]),
-            &mut out,
-        )
-        .unwrap();
-        assert_eq!(
-            out,
-            r#""sha1,initiatingProcessSHA1,initiatingProcessSHA256""#
-        );
+        encode(Value::Flags(&FILE_ENTITY_IDENTIFIER, &[4, 1, 2, 1]), &mut out).unwrap();
+        assert_eq!(out, r#""sha1,initiatingProcessSHA1,initiatingProcessSHA256""#);
     }
 
     #[test]
     fn every_bad_flag_is_reported_with_its_index() {
-        let problems = encode(
-            Value::Flags(&FILE_ENTITY_IDENTIFIER, &[1, 0, 5, 42]),
-            &mut String::new(),
-        )
-        .unwrap_err();
+        let problems = encode(Value::Flags(&FILE_ENTITY_IDENTIFIER, &[1, 0, 5, 42]), &mut String::new()).unwrap_err();
         let items: Vec<_> = problems.iter().map(|p| p.item).collect();
         assert_eq!(items, [Some(1), Some(2), Some(3)]);
-        assert!(
-            problems[0]
-                .description
-                .contains("FILE_ENTITY_IDENTIFIER_UNSPECIFIED")
-        );
+        assert!(problems[0].description.contains("FILE_ENTITY_IDENTIFIER_UNSPECIFIED"));
         assert!(problems[1].description.contains("sentinel"));
-        assert!(
-            problems[2]
-                .description
-                .starts_with("42 is not a value of fileEntityIdentifier")
-        );
+        assert!(problems[2].description.starts_with("42 is not a value of fileEntityIdentifier"));
     }
 
     #[test]
     fn plain_enums_read_and_write_member_names() {
         let mut field = 0;
-        assert_eq!(
-            decode(
-                Slot::Enum(&ISOLATION_TYPE, &mut field),
-                &raw(r#""selective""#)
-            ),
-            Decoded::Typed
-        );
+        assert_eq!(decode(Slot::Enum(&ISOLATION_TYPE, &mut field), &raw(r#""selective""#)), Decoded::Typed);
         let mut out = String::new();
         encode(Value::Enum(&ISOLATION_TYPE, field), &mut out).unwrap();
         assert_eq!(out, r#""selective""#);
         assert!(matches!(
             decode(Slot::Enum(&ISOLATION_TYPE, &mut field), &raw(r#""Full""#)),
-            Decoded::Untyped {
-                kind: UnknownDataKind::EnumMember,
-                ..
-            }
+            Decoded::Untyped { kind: UnknownDataKind::EnumMember, .. }
         ));
     }
 }

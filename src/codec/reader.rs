@@ -9,10 +9,7 @@ use super::{
     report::Report,
 };
 use crate::{
-    pb::{
-        ResponseAction, UnknownData, UnknownDataKind, UnknownResponseAction,
-        response_action::Action,
-    },
+    pb::{ResponseAction, UnknownData, UnknownDataKind, UnknownResponseAction, response_action::Action},
     schema::{GraphType, TypeVisitor},
 };
 
@@ -27,24 +24,14 @@ pub struct FromGraph {
 
 /// Reads a JSON array of actions, or one action object.
 pub fn from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<FromGraph, Error> {
-    let mut reader = Reader {
-        policy,
-        result: FromGraph::default(),
-        violations: Vec::new(),
-    };
+    let mut reader = Reader { policy, result: FromGraph::default(), violations: Vec::new() };
     let mut scanner = Scanner::new(json, max_depth);
     let scanned = match scanner.peek() {
         Some(b'[') => scanner.array(1, |s, index| reader.element(s, 2, &format!("/{index}"))),
         Some(b'{') => reader.element(&mut scanner, 1, ""),
-        Some(_) => scanner.value(1).and_then(|raw| {
-            reader.violation(
-                "",
-                format!(
-                    "expected an array of actions or one action object, found {}",
-                    raw.json_type()
-                ),
-            );
-            Ok(())
+        Some(_) => scanner.value(1).map(|raw| {
+            let found = raw.json_type();
+            reader.violation("", format!("expected an array of actions or one action object, found {found}"));
         }),
         None => Err(SyntaxError {
             offset: 0,
@@ -52,24 +39,13 @@ pub fn from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<FromGr
             message: "empty input: expected an array of actions or one action object".into(),
         }),
     };
-    scanned
-        .and_then(|()| scanner.finish())
-        .map_err(|e| syntax_error(json, e))?;
-    if reader.violations.is_empty() {
-        Ok(reader.result)
-    } else {
-        Err(Error::Invalid(reader.violations))
-    }
+    scanned.and_then(|()| scanner.finish()).map_err(|e| syntax_error(json, e))?;
+    if reader.violations.is_empty() { Ok(reader.result) } else { Err(Error::Invalid(reader.violations)) }
 }
 
 fn syntax_error(json: &str, error: SyntaxError) -> Error {
     let (line, column) = error.line_column(json);
-    Error::Syntax {
-        field: format!("json{}", error.pointer),
-        line,
-        column,
-        message: error.message,
-    }
+    Error::Syntax { field: format!("json{}", error.pointer), line, column, message: error.message }
 }
 
 struct Reader {
@@ -80,17 +56,11 @@ struct Reader {
 
 impl Reader {
     fn violation(&mut self, pointer: &str, description: impl Into<String>) {
-        self.violations
-            .push(Violation::new(format!("json{pointer}"), description));
+        self.violations.push(Violation::new(format!("json{pointer}"), description));
     }
 
     /// Reads the value at the scanner as one action at `pointer`.
-    fn element<'a>(
-        &mut self,
-        scanner: &mut Scanner<'a>,
-        depth: usize,
-        pointer: &str,
-    ) -> Result<(), SyntaxError> {
+    fn element<'a>(&mut self, scanner: &mut Scanner<'a>, depth: usize, pointer: &str) -> Result<(), SyntaxError> {
         if scanner.peek() != Some(b'{') {
             let found = scanner.value(depth)?.json_type();
             self.violation(pointer, format!("expected an action object, found {found}"));
@@ -98,10 +68,7 @@ impl Reader {
         }
         let mut members = Vec::new();
         scanner.object(depth, |s, key| {
-            members.push(Member {
-                key: key.clone(),
-                value: s.value(depth + 1)?,
-            });
+            members.push(Member { key: key.clone(), value: s.value(depth + 1)? });
             Ok(())
         })?;
         self.action(&members, pointer);
@@ -110,21 +77,12 @@ impl Reader {
 
     fn action(&mut self, members: &[Member<'_>], pointer: &str) {
         let Some(tag) = members.iter().find(|m| m.key == ODATA_TYPE) else {
-            self.violation(
-                pointer,
-                "missing \"@odata.type\": the action's type cannot be known",
-            );
+            self.violation(pointer, "missing \"@odata.type\": the action's type cannot be known");
             return;
         };
         let type_pointer = format!("{pointer}/@odata.type");
         let Some(odata_type) = tag.value.as_str() else {
-            self.violation(
-                &type_pointer,
-                format!(
-                    "\"@odata.type\" must be a string, found {}",
-                    tag.value.json_type()
-                ),
-            );
+            self.violation(&type_pointer, format!("\"@odata.type\" must be a string, found {}", tag.value.json_type()));
             return;
         };
         // Graph writes a '#'; Microsoft's docs sometimes omit it.
@@ -134,14 +92,7 @@ impl Reader {
             return;
         }
         let properties = members.iter().filter(|m| m.key != ODATA_TYPE);
-        let known = Action::with_type(
-            qualified_name,
-            ReadKnown {
-                reader: self,
-                members: properties.clone(),
-                pointer,
-            },
-        );
+        let known = Action::with_type(qualified_name, ReadKnown { reader: self, members: properties.clone(), pointer });
         if known.is_none() {
             self.unknown_type(qualified_name, properties, pointer);
         }
@@ -161,14 +112,10 @@ impl Reader {
             ..Default::default()
         };
         if self.keep_unknown(entry) {
-            let additional_data = properties
-                .map(|m| (m.key.to_string(), m.value.text.to_owned()))
-                .collect();
+            let additional_data = properties.map(|m| (m.key.to_string(), m.value.text.to_owned())).collect();
             self.result.actions.push(ResponseAction {
                 additional_data,
-                action: Some(Action::Unknown(UnknownResponseAction {
-                    odata_type: qualified_name.to_owned(),
-                })),
+                action: Some(Action::Unknown(UnknownResponseAction { odata_type: qualified_name.to_owned() })),
             });
         }
     }
@@ -180,20 +127,12 @@ impl Report for Reader {
     }
 
     fn report(&mut self, entry: UnknownData, dropped: bool) {
-        self.result
-            .unknown_data
-            .push(UnknownData { dropped, ..entry });
+        self.result.unknown_data.push(UnknownData { dropped, ..entry });
     }
 
     fn reject(&mut self, entry: UnknownData) {
         let pointer = entry.pointer.clone();
-        self.violation(
-            &pointer,
-            format!(
-                "{} (unknown data is rejected by unknown_data_policy)",
-                entry.detail
-            ),
-        );
+        self.violation(&pointer, format!("{} (unknown data is rejected by unknown_data_policy)", entry.detail));
     }
 }
 
@@ -208,11 +147,7 @@ impl<'r, 'm, 'a: 'm, I: Iterator<Item = &'m Member<'a>>> TypeVisitor for ReadKno
     type Output = ();
 
     fn visit<M: GraphType>(self, wrap: fn(M) -> Action) {
-        let Self {
-            reader,
-            members,
-            pointer,
-        } = self;
+        let Self { reader, members, pointer } = self;
         let mut message = M::default();
         let mut additional_data = BTreeMap::new();
         for member in members {
@@ -228,25 +163,15 @@ impl<'r, 'm, 'a: 'm, I: Iterator<Item = &'m Member<'a>>> TypeVisitor for ReadKno
             };
             let raw = &member.value;
             let Some(property) = M::property(&member.key) else {
-                let entry = entry(
-                    UnknownDataKind::Property,
-                    &member.key,
-                    format!("unknown property of {}", M::GRAPH_NAME),
-                );
+                let entry =
+                    entry(UnknownDataKind::Property, &member.key, format!("unknown property of {}", M::GRAPH_NAME));
                 if reader.keep_unknown(entry) {
                     additional_data.insert(member.key.to_string(), raw.text.to_owned());
                 }
                 continue;
             };
             if raw.json_type() == JsonType::Null {
-                reader.report(
-                    entry(
-                        UnknownDataKind::Null,
-                        property.graph_name,
-                        "null means absent".into(),
-                    ),
-                    true,
-                );
+                reader.report(entry(UnknownDataKind::Null, property.graph_name, "null means absent".into()), true);
                 continue;
             }
             match decode((property.get_mut)(&mut message), raw) {
@@ -256,36 +181,17 @@ impl<'r, 'm, 'a: 'm, I: Iterator<Item = &'m Member<'a>>> TypeVisitor for ReadKno
                         additional_data.insert(member.key.to_string(), raw.text.to_owned());
                     }
                 }
-                Decoded::WrongType {
-                    expected,
-                    found,
-                    item,
-                } => {
-                    let at =
-                        item.map_or(member_pointer.clone(), |i| format!("{member_pointer}/{i}"));
-                    reader.violation(
-                        &at,
-                        wrong_type_message(property.graph_name, expected, found, item),
-                    );
+                Decoded::WrongType { expected, found, item } => {
+                    let at = item.map_or(member_pointer.clone(), |i| format!("{member_pointer}/{i}"));
+                    reader.violation(&at, wrong_type_message(property.graph_name, expected, found, item));
                 }
             }
         }
-        reader.result.actions.push(ResponseAction {
-            additional_data,
-            action: Some(wrap(message)),
-        });
+        reader.result.actions.push(ResponseAction { additional_data, action: Some(wrap(message)) });
     }
 }
 
-pub(super) fn wrong_type_message(
-    property: &str,
-    expected: &str,
-    found: JsonType,
-    item: Option<usize>,
-) -> String {
-    let what = item.map_or_else(
-        || property.to_owned(),
-        |i| format!("item {i} of {property}"),
-    );
+pub(super) fn wrong_type_message(property: &str, expected: &str, found: JsonType, item: Option<usize>) -> String {
+    let what = item.map_or_else(|| property.to_owned(), |i| format!("item {i} of {property}"));
     format!("{what} must be {expected}, found {found}")
 }

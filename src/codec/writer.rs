@@ -10,11 +10,8 @@ use super::{
     report::Report,
 };
 use crate::{
-    pb::{
-        ResponseAction, UnknownData, UnknownDataKind, UnknownResponseAction,
-        response_action::Action,
-    },
-    schema::{ActionVisitor, GraphType, TypeVisitor},
+    pb::{ResponseAction, UnknownData, UnknownDataKind, UnknownResponseAction, response_action::Action},
+    schema::{ActionVisitor, GraphType, TypeVisitor, Value},
 };
 
 /// Nesting used by the output around a property value: the array and the action object.
@@ -28,12 +25,7 @@ pub struct ToGraph {
 }
 
 /// Writes `actions` as the JSON array Graph expects in `detectionAction.responseActions`.
-pub fn to_graph(
-    actions: &[ResponseAction],
-    policy: Policy,
-    pretty: bool,
-    max_depth: usize,
-) -> Result<ToGraph, Error> {
+pub fn to_graph(actions: &[ResponseAction], policy: Policy, pretty: bool, max_depth: usize) -> Result<ToGraph, Error> {
     let mut writer = Writer {
         policy,
         max_depth,
@@ -46,31 +38,19 @@ pub fn to_graph(
     for (index, action) in actions.iter().enumerate() {
         let path = format!("actions[{index}]");
         let Some(case) = &action.action else {
-            writer.violations.push(Violation::new(
-                format!("{path}.action"),
-                "no action set: exactly one case must be set",
-            ));
+            writer
+                .violations
+                .push(Violation::new(format!("{path}.action"), "no action set: exactly one case must be set"));
             continue;
         };
-        case.accept(WriteAction {
-            writer: &mut writer,
-            additional_data: &action.additional_data,
-            path: &path,
-        });
+        case.accept(WriteAction { writer: &mut writer, additional_data: &action.additional_data, path: &path });
     }
     writer.out.push(']');
     if !writer.violations.is_empty() {
         return Err(Error::Invalid(writer.violations));
     }
-    let json = if pretty {
-        json::pretty(&writer.out)
-    } else {
-        writer.out
-    };
-    Ok(ToGraph {
-        json,
-        unknown_data: writer.unknown_data,
-    })
+    let json = if pretty { json::pretty(&writer.out) } else { writer.out };
+    Ok(ToGraph { json, unknown_data: writer.unknown_data })
 }
 
 struct Writer {
@@ -96,10 +76,7 @@ impl Report for Writer {
         // A rejected entry's `pointer` holds its proto path (see `Object::entry`).
         self.violations.push(Violation::new(
             entry.pointer,
-            format!(
-                "{} (unknown data is rejected by unknown_data_policy)",
-                entry.detail
-            ),
+            format!("{} (unknown data is rejected by unknown_data_policy)", entry.detail),
         ));
     }
 }
@@ -121,12 +98,7 @@ impl<'w> Object<'w> {
         }
         writer.out.push_str("{\"@odata.type\":");
         write_string(&mut writer.out, odata_type);
-        Object {
-            writer,
-            path,
-            graph_type,
-            start,
-        }
+        Object { writer, path, graph_type, start }
     }
 
     fn key(&mut self, key: &str) {
@@ -183,18 +155,9 @@ impl<'w> Object<'w> {
             Ok(value) => Some(value),
             Err(e) => {
                 let (line, column) = e.line_column(raw);
-                let at = if e.pointer.is_empty() {
-                    String::new()
-                } else {
-                    format!(" at {}", e.pointer)
-                };
-                let description = format!(
-                    "not one JSON value (line {line}, column {column}{at}): {}",
-                    e.message
-                );
-                self.writer
-                    .violations
-                    .push(Violation::new(self.additional_data_path(key), description));
+                let at = if e.pointer.is_empty() { String::new() } else { format!(" at {}", e.pointer) };
+                let description = format!("not one JSON value (line {line}, column {column}{at}): {}", e.message);
+                self.writer.violations.push(Violation::new(self.additional_data_path(key), description));
                 None
             }
         }
@@ -210,10 +173,9 @@ impl<'w> Object<'w> {
         for (key, raw) in entries {
             if key == "@odata.type" {
                 let path = self.additional_data_path(key);
-                self.writer.violations.push(Violation::new(
-                    path,
-                    "\"@odata.type\" is written from the action case, not additional_data",
-                ));
+                self.writer
+                    .violations
+                    .push(Violation::new(path, "\"@odata.type\" is written from the action case, not additional_data"));
                 continue;
             }
             let Some(raw) = self.checked_raw(key, raw) else {
@@ -221,13 +183,7 @@ impl<'w> Object<'w> {
             };
             if each_is_unknown {
                 let detail = format!("property unknown to {}", self.graph_type);
-                let entry = self.entry(
-                    UnknownDataKind::Property,
-                    key,
-                    key,
-                    detail,
-                    self.additional_data_path(key),
-                );
+                let entry = self.entry(UnknownDataKind::Property, key, key, detail, self.additional_data_path(key));
                 if !self.writer.keep_unknown(entry) {
                     continue;
                 }
@@ -248,11 +204,7 @@ impl ActionVisitor for WriteAction<'_> {
     type Output = ();
 
     fn known<M: GraphType>(self, message: &M) {
-        let WriteAction {
-            writer,
-            additional_data,
-            path,
-        } = self;
+        let WriteAction { writer, additional_data, path } = self;
         let mut object = Object::open(writer, path, M::GRAPH_NAME, M::ODATA_TYPE);
         for property in M::PROPERTIES {
             let value = (property.get)(message);
@@ -260,70 +212,41 @@ impl ActionVisitor for WriteAction<'_> {
             let raw = additional_data.get(property.graph_name);
             if value.is_set() {
                 if raw.is_some() {
-                    let description =
-                        format!("also set as the typed field {field_path}; set one or the other");
-                    let violation = Violation::new(
-                        object.additional_data_path(property.graph_name),
-                        description,
-                    );
+                    let description = format!("also set as the typed field {field_path}; set one or the other");
+                    let violation = Violation::new(object.additional_data_path(property.graph_name), description);
                     object.writer.violations.push(violation);
                     continue;
                 }
                 object.key(property.graph_name);
                 if let Err(problems) = encode(value, &mut object.writer.out) {
                     for problem in problems {
-                        let at = problem
-                            .item
-                            .map_or_else(|| field_path.clone(), |i| format!("{field_path}[{i}]"));
-                        object
-                            .writer
-                            .violations
-                            .push(Violation::new(at, problem.description));
+                        let at = problem.item.map_or_else(|| field_path.clone(), |i| format!("{field_path}[{i}]"));
+                        object.writer.violations.push(Violation::new(at, problem.description));
                     }
                 }
             } else if let Some(raw) = raw {
                 if !write_raw_property::<M>(&mut object, property.graph_name, property.get_mut, raw)
                     && property.required
                 {
-                    let description = format!(
-                        "required: the value of Graph property {} was dropped",
-                        property.graph_name
-                    );
-                    object
-                        .writer
-                        .violations
-                        .push(Violation::new(field_path, description));
+                    let description =
+                        format!("required: the value of Graph property {} was dropped", property.graph_name);
+                    object.writer.violations.push(Violation::new(field_path, description));
                 }
             } else if property.required {
-                let description = format!(
-                    "required: Graph property {} must be set",
-                    property.graph_name
-                );
-                object
-                    .writer
-                    .violations
-                    .push(Violation::new(field_path, description));
+                let mut description = format!("required: Graph property {} must be set", property.graph_name);
+                if let Value::Enum(schema, _) = value {
+                    description.push_str(&format!(" ({} is not a member)", schema.unspecified));
+                }
+                object.writer.violations.push(Violation::new(field_path, description));
             }
         }
-        object.write_unknown_properties(
-            additional_data
-                .iter()
-                .filter(|(key, _)| M::property(key).is_none()),
-            true,
-        );
+        object.write_unknown_properties(additional_data.iter().filter(|(key, _)| M::property(key).is_none()), true);
         object.close();
     }
 
     fn unknown(self, message: &UnknownResponseAction) {
-        let WriteAction {
-            writer,
-            additional_data,
-            path,
-        } = self;
-        let name = message
-            .odata_type
-            .strip_prefix('#')
-            .unwrap_or(&message.odata_type);
+        let WriteAction { writer, additional_data, path } = self;
+        let name = message.odata_type.strip_prefix('#').unwrap_or(&message.odata_type);
         let field = format!("{path}.unknown.odata_type");
         if name.is_empty() {
             writer.violations.push(Violation::new(
@@ -333,10 +256,7 @@ impl ActionVisitor for WriteAction<'_> {
             return;
         }
         if let Some(case) = Action::with_type(name, CaseName) {
-            writer.violations.push(Violation::new(
-                field,
-                format!("{name} is a known type: use the case {case}"),
-            ));
+            writer.violations.push(Violation::new(field, format!("{name} is a known type: use the case {case}")));
             return;
         }
         let mut object = Object::open(writer, path, name, &format!("#{name}"));
@@ -368,34 +288,15 @@ fn write_raw_property<M: GraphType>(
         return true;
     };
     let mut scratch = M::default();
-    let keep = match decode(
-        slot(&mut scratch),
-        &Raw {
-            text: raw,
-            offset: 0,
-        },
-    ) {
+    let keep = match decode(slot(&mut scratch), &Raw { text: raw, offset: 0 }) {
         Decoded::Typed => true,
         Decoded::Untyped { kind, detail } => {
-            let entry = object.entry(
-                kind,
-                graph_name,
-                graph_name,
-                detail,
-                object.additional_data_path(graph_name),
-            );
+            let entry = object.entry(kind, graph_name, graph_name, detail, object.additional_data_path(graph_name));
             object.writer.keep_untyped(entry)
         }
-        Decoded::WrongType {
-            expected,
-            found,
-            item,
-        } => {
+        Decoded::WrongType { expected, found, item } => {
             let path = object.additional_data_path(graph_name);
-            object.writer.violations.push(Violation::new(
-                path,
-                wrong_type_message(graph_name, expected, found, item),
-            ));
+            object.writer.violations.push(Violation::new(path, wrong_type_message(graph_name, expected, found, item)));
             return true;
         }
     };

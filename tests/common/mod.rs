@@ -1,0 +1,68 @@
+//! A real server on 127.0.0.1 port 0 and a generated client, for the integration tests.
+
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use std::{net::SocketAddr, time::Duration};
+
+use graphbridge::{
+    config::{self, ServeConfig},
+    pb::translator_client::TranslatorClient,
+    server::Bound,
+};
+use tokio::{sync::oneshot, task::JoinHandle};
+use tonic::transport::Channel;
+
+pub struct TestServer {
+    pub api: SocketAddr,
+    pub admin: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// The defaults of `graphbridge serve`, on ephemeral loopback ports, with `extra` flags.
+pub fn config(extra: &[&str]) -> ServeConfig {
+    let args = ["graphbridge", "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"];
+    match config::parse(args.iter().chain(extra), |_| None).expect("valid test flags") {
+        config::Command::Serve(config) => config,
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::with_flags(&[]).await
+    }
+
+    pub async fn with_flags(extra: &[&str]) -> Self {
+        let bound = Bound::new(config(extra)).expect("bind 127.0.0.1:0");
+        let (api, admin) = (bound.api_addr(), bound.admin_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            bound.serve(async { drop(stopped.await) }).await.expect("server ran");
+        });
+        Self { api, admin, stop: Some(stop), task: Some(task) }
+    }
+
+    pub async fn client(&self) -> TranslatorClient<Channel> {
+        channel(self.api).await.map(TranslatorClient::new).expect("connect to the API port")
+    }
+
+    /// Sends the shutdown signal and waits for the server to finish.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().expect("running").send(());
+        let task = self.task.take().expect("running");
+        tokio::time::timeout(Duration::from_secs(15), task).await.expect("stopped in time").expect("server task");
+    }
+}
+
+pub async fn channel(addr: SocketAddr) -> Result<Channel, tonic::transport::Error> {
+    Channel::from_shared(format!("http://{addr}")).expect("valid uri").connect().await
+}
+
+/// The field violations of a status's google.rpc.BadRequest detail, as (field, description).
+pub fn violations(status: &tonic::Status) -> Vec<(String, String)> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|bad| bad.field_violations.into_iter().map(|v| (v.field, v.description)).collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,290 @@
+//! Golden tests driven by the schema tables: every type, every property, every enum member, both
+//! ways. A type added to proto/ is walked here without a new test. `schema_matches_graph` pins the
+//! tables themselves to the Graph facts (graph-schema.md §2.1, §3.1, §3.2).
+
+use graphbridge::{
+    codec::{self, Policy},
+    pb::{ResponseAction, UnknownDataKind, response_action::Action},
+    schema::{ENUMS, EnumSchema, GraphType, Slot, TypeVisitor},
+};
+use serde_json::{Value as Json, json};
+
+const DEPTH: usize = codec::DEFAULT_MAX_DEPTH;
+
+/// Runs `check` for every known type.
+fn for_each_type(check: impl Fn(&str) -> Option<()>) {
+    assert_eq!(Action::KNOWN_TYPES.len(), 16, "the seed hierarchy has 16 derived types");
+    for name in Action::KNOWN_TYPES {
+        check(name).unwrap_or_else(|| panic!("{name} is listed but not dispatched"));
+    }
+}
+
+fn write(actions: Vec<ResponseAction>) -> Result<String, codec::Error> {
+    codec::to_graph(&actions, Policy::Preserve, false, DEPTH).map(|w| w.json)
+}
+
+fn read(json: &str) -> codec::FromGraph {
+    codec::from_graph(json, Policy::Preserve, DEPTH).unwrap_or_else(|e| panic!("{json}: {e}"))
+}
+
+fn action(case: Action) -> ResponseAction {
+    ResponseAction { action: Some(case), additional_data: Default::default() }
+}
+
+/// The first writable member of each property: the smallest valid message of a type.
+fn minimal<M: GraphType>() -> M {
+    let mut message = M::default();
+    for property in M::PROPERTIES {
+        match (property.get_mut)(&mut message) {
+            Slot::Flags(schema, field) => field.push(schema.members[0].number),
+            Slot::Enum(schema, field) => *field = schema.members[0].number,
+            Slot::Strings(field) => field.push("group 1".into()),
+        }
+    }
+    message
+}
+
+/// The expected Graph JSON of `minimal::<M>()`, built from the names alone.
+fn minimal_json<M: GraphType>() -> serde_json::Map<String, Json> {
+    let mut object = serde_json::Map::new();
+    object.insert("@odata.type".into(), json!(format!("#microsoft.graph.security.{}", M::GRAPH_NAME)));
+    for property in M::PROPERTIES {
+        let value = match (property.get_mut)(&mut M::default()) {
+            Slot::Flags(schema, _) | Slot::Enum(schema, _) => json!(schema.members[0].graph_name),
+            Slot::Strings(_) => json!(["group 1"]),
+        };
+        object.insert(property.graph_name.into(), value);
+    }
+    object
+}
+
+fn writable(schema: &EnumSchema) -> impl DoubleEndedIterator<Item = &graphbridge::schema::Member> {
+    schema.members.iter().filter(|m| !m.is_sentinel())
+}
+
+struct EveryMemberBothWays;
+
+impl TypeVisitor for EveryMemberBothWays {
+    type Output = ();
+
+    fn visit<M: GraphType>(self, wrap: fn(M) -> Action) {
+        let base_json = minimal_json::<M>();
+        for (index, property) in M::PROPERTIES.iter().enumerate() {
+            let variants: Vec<(M, Json)> = match (property.get_mut)(&mut M::default()) {
+                Slot::Flags(schema, _) => {
+                    let mut variants: Vec<(M, Json)> = writable(schema)
+                        .map(|member| {
+                            let mut message = minimal::<M>();
+                            if let Slot::Flags(_, field) = (M::PROPERTIES[index].get_mut)(&mut message) {
+                                *field = vec![member.number];
+                            }
+                            (message, json!(member.graph_name))
+                        })
+                        .collect();
+                    // All members at once, given in reverse: written once each, in bit order.
+                    let mut message = minimal::<M>();
+                    if let Slot::Flags(_, field) = (M::PROPERTIES[index].get_mut)(&mut message) {
+                        *field = writable(schema).rev().map(|m| m.number).collect();
+                    }
+                    let joined: Vec<&str> = writable(schema).map(|m| m.graph_name).collect();
+                    variants.push((message, json!(joined.join(","))));
+                    variants
+                }
+                Slot::Enum(schema, _) => writable(schema)
+                    .map(|member| {
+                        let mut message = minimal::<M>();
+                        if let Slot::Enum(_, field) = (M::PROPERTIES[index].get_mut)(&mut message) {
+                            *field = member.number;
+                        }
+                        (message, json!(member.graph_name))
+                    })
+                    .collect(),
+                Slot::Strings(_) => vec![(minimal::<M>(), json!(["group 1"]))],
+            };
+            for (message, value) in variants {
+                let mut expected = base_json.clone();
+                expected.insert(property.graph_name.into(), value);
+                let written = write(vec![action(wrap(message))]).expect("valid message");
+                assert!(written.starts_with(&format!("[{{\"@odata.type\":\"{}\"", M::ODATA_TYPE)), "{written}");
+                let parsed: Json = serde_json::from_str(&written).expect("valid JSON");
+                assert_eq!(parsed, json!([expected]), "{}.{}", M::GRAPH_NAME, property.graph_name);
+
+                let back = read(&written);
+                assert!(back.unknown_data.is_empty(), "{:?}", back.unknown_data);
+                let written_again = write(back.actions).expect("read back is valid");
+                assert_eq!(written_again, written, "FromGraph -> ToGraph of {written}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_type_and_every_member_both_ways() {
+    for_each_type(|name| Action::with_type(name, EveryMemberBothWays));
+}
+
+struct SentinelAndUnspecified;
+
+impl TypeVisitor for SentinelAndUnspecified {
+    type Output = ();
+
+    fn visit<M: GraphType>(self, wrap: fn(M) -> Action) {
+        for property in M::PROPERTIES {
+            let (Slot::Flags(schema, _) | Slot::Enum(schema, _)) = (property.get_mut)(&mut M::default()) else {
+                continue;
+            };
+            let sentinel = schema.members.iter().find(|m| m.is_sentinel()).expect("every Graph enum has one");
+            let path = format!("actions[0].{}.{}", M::CASE_NAME, property.proto_name);
+            for (number, expected_field, words) in
+                [(sentinel.number, &path, "sentinel"), (0, &path, schema.unspecified)]
+            {
+                let mut message = minimal::<M>();
+                match (property.get_mut)(&mut message) {
+                    Slot::Flags(_, field) => *field = vec![number],
+                    Slot::Enum(_, field) => *field = number,
+                    Slot::Strings(_) => unreachable!(),
+                }
+                let Err(codec::Error::Invalid(violations)) = write(vec![action(wrap(message))]) else {
+                    panic!("{path} = {number} was written");
+                };
+                let field = &violations[0].field;
+                assert!(field.starts_with(expected_field.as_str()), "{field}");
+                assert!(violations[0].description.contains(words), "{violations:?}");
+            }
+
+            // Graph's sentinel is read as unknown data, kept raw, so it round-trips.
+            let mut object = minimal_json::<M>();
+            object.insert(property.graph_name.into(), json!(sentinel.graph_name));
+            let input = json!([object]).to_string();
+            let read = read(&input);
+            assert_eq!(read.unknown_data.len(), 1);
+            assert_eq!(read.unknown_data[0].kind(), UnknownDataKind::EnumMember);
+            assert_eq!(read.unknown_data[0].pointer, format!("/0/{}", property.graph_name));
+            assert_eq!(read.actions[0].additional_data[property.graph_name], format!("\"{}\"", sentinel.graph_name));
+            let written: Json = serde_json::from_str(&write(read.actions).unwrap()).unwrap();
+            assert_eq!(written, serde_json::from_str::<Json>(&input).unwrap());
+        }
+    }
+}
+
+#[test]
+fn sentinel_and_unspecified_are_refused_on_write_and_sentinel_is_kept_on_read() {
+    for_each_type(|name| Action::with_type(name, SentinelAndUnspecified));
+}
+
+struct RequiredProperties;
+
+impl TypeVisitor for RequiredProperties {
+    type Output = ();
+
+    fn visit<M: GraphType>(self, wrap: fn(M) -> Action) {
+        let required: Vec<String> = M::PROPERTIES
+            .iter()
+            .filter(|p| p.required)
+            .map(|p| format!("actions[0].{}.{}", M::CASE_NAME, p.proto_name))
+            .collect();
+        let Err(codec::Error::Invalid(violations)) = write(vec![action(wrap(M::default()))]) else {
+            panic!("empty {} was written", M::GRAPH_NAME);
+        };
+        let fields: Vec<String> = violations.into_iter().map(|v| v.field).collect();
+        assert_eq!(fields, required, "all missing required properties are reported at once");
+    }
+}
+
+#[test]
+fn every_missing_required_property_is_reported() {
+    for_each_type(|name| Action::with_type(name, RequiredProperties));
+}
+
+struct Describe;
+
+impl TypeVisitor for Describe {
+    type Output = (String, Vec<(String, String, bool)>);
+
+    fn visit<M: GraphType>(self, _: fn(M) -> Action) -> Self::Output {
+        let properties = M::PROPERTIES
+            .iter()
+            .map(|p| {
+                let kind = match (p.get_mut)(&mut M::default()) {
+                    Slot::Flags(schema, _) => format!("flags {}", schema.graph_name),
+                    Slot::Enum(schema, _) => format!("enum {}", schema.graph_name),
+                    Slot::Strings(_) => "Collection(Edm.String)".to_owned(),
+                };
+                (p.graph_name.to_owned(), kind, p.required)
+            })
+            .collect();
+        (M::GRAPH_NAME.to_owned(), properties)
+    }
+}
+
+/// The Graph facts, transcribed from graph-schema.md: an oracle independent of proto/.
+#[test]
+fn schema_matches_graph() {
+    let identifier = |e: &str| ("identifier".to_owned(), format!("flags {e}"), true);
+    let groups = ("deviceGroupNames".to_owned(), "Collection(Edm.String)".to_owned(), false);
+    let expected_types = [
+        ("allowFileResponseAction", vec![groups.clone(), identifier("fileEntityIdentifier")]),
+        ("blockFileResponseAction", vec![groups, identifier("fileEntityIdentifier")]),
+        ("collectInvestigationPackageResponseAction", vec![identifier("deviceIdEntityIdentifier")]),
+        ("disableUserResponseAction", vec![identifier("disableUserEntityIdentifier")]),
+        ("forceUserPasswordResetResponseAction", vec![identifier("forceUserPasswordResetEntityIdentifier")]),
+        ("hardDeleteResponseAction", vec![identifier("emailEntityIdentifier")]),
+        ("initiateInvestigationResponseAction", vec![identifier("deviceIdEntityIdentifier")]),
+        (
+            "isolateDeviceResponseAction",
+            vec![identifier("deviceIdEntityIdentifier"), ("isolationType".into(), "enum isolationType".into(), true)],
+        ),
+        ("markUserAsCompromisedResponseAction", vec![identifier("markUserAsCompromisedEntityIdentifier")]),
+        ("moveToDeletedItemsResponseAction", vec![identifier("emailEntityIdentifier")]),
+        ("moveToInboxResponseAction", vec![identifier("emailEntityIdentifier")]),
+        ("moveToJunkResponseAction", vec![identifier("emailEntityIdentifier")]),
+        ("restrictAppExecutionResponseAction", vec![identifier("deviceIdEntityIdentifier")]),
+        ("runAntivirusScanResponseAction", vec![identifier("deviceIdEntityIdentifier")]),
+        ("softDeleteResponseAction", vec![identifier("emailEntityIdentifier")]),
+        ("stopAndQuarantineFileResponseAction", vec![identifier("stopAndQuarantineFileEntityIdentifier")]),
+    ];
+    let actual: Vec<_> = Action::KNOWN_TYPES.iter().map(|name| Action::with_type(name, Describe).unwrap()).collect();
+    let expected: Vec<_> = expected_types.into_iter().map(|(name, props)| (name.to_owned(), props)).collect();
+    assert_eq!(actual, expected);
+
+    let expected_enums = [
+        ("deviceIdEntityIdentifier", &["deviceId", "unknownFutureValue"][..]),
+        (
+            "disableUserEntityIdentifier",
+            &["accountSid", "initiatingProcessAccountSid", "requestAccountSid", "onPremSid", "unknownFutureValue"],
+        ),
+        ("emailEntityIdentifier", &["networkMessageId", "recipientEmailAddress", "unknownFutureValue"]),
+        (
+            "fileEntityIdentifier",
+            &["sha1", "initiatingProcessSHA1", "sha256", "initiatingProcessSHA256", "unknownFutureValue"],
+        ),
+        (
+            "forceUserPasswordResetEntityIdentifier",
+            &["accountSid", "initiatingProcessAccountSid", "requestAccountSid", "onPremSid", "unknownFutureValue"],
+        ),
+        ("isolationType", &["full", "selective", "unknownFutureValue"]),
+        (
+            "markUserAsCompromisedEntityIdentifier",
+            &[
+                "accountObjectId",
+                "initiatingProcessAccountObjectId",
+                "servicePrincipalId",
+                "recipientObjectId",
+                "unknownFutureValue",
+            ],
+        ),
+        ("stopAndQuarantineFileEntityIdentifier", &["deviceId", "sha1", "initiatingProcessSHA1", "unknownFutureValue"]),
+    ];
+    let mut actual: Vec<(&str, Vec<&str>)> =
+        ENUMS.iter().map(|e| (e.graph_name, e.members.iter().map(|m| m.graph_name).collect())).collect();
+    actual.sort();
+    let expected: Vec<(&str, Vec<&str>)> = expected_enums.iter().map(|(n, m)| (*n, m.to_vec())).collect();
+    assert_eq!(actual, expected);
+}
+
+#[test]
+fn the_spec_example_is_exact() {
+    let input = r##"[{"@odata.type":"#microsoft.graph.security.isolateDeviceResponseAction","identifier":"deviceId","isolationType":"full"}]"##;
+    let read = read(input);
+    assert_eq!(write(read.actions).unwrap(), input);
+}

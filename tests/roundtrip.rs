@@ -1,0 +1,219 @@
+//! Property tests of SPEC §2.3 and §5:
+//! - proto -> Graph JSON -> proto is the identity for valid messages;
+//! - Graph JSON with arbitrary unknown properties, types and enum members -> proto -> Graph JSON
+//!   keeps every property and value (numbers to the last digit).
+//!
+//! Both generators are driven by the schema tables, so new types are covered without new code.
+
+use std::collections::BTreeMap;
+
+use graphbridge::{
+    codec::{self, Policy},
+    pb::{ResponseAction, UnknownResponseAction, response_action::Action},
+    schema::{GraphType, Slot, TypeVisitor},
+};
+use proptest::{collection::vec, prelude::*, sample::select};
+use serde_json::Value as Json;
+
+const DEPTH: usize = codec::DEFAULT_MAX_DEPTH;
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Flags(Vec<&'static str>),
+    Enum(Vec<&'static str>),
+    Strings,
+}
+
+#[derive(Debug, Clone)]
+struct TypeDesc {
+    qualified_name: &'static str,
+    properties: Vec<(&'static str, Kind)>,
+}
+
+struct Describe(&'static str);
+
+impl TypeVisitor for Describe {
+    type Output = TypeDesc;
+
+    fn visit<M: GraphType>(self, _: fn(M) -> Action) -> TypeDesc {
+        let writable = |s: &'static graphbridge::schema::EnumSchema| -> Vec<&'static str> {
+            s.members.iter().filter(|m| !m.is_sentinel()).map(|m| m.graph_name).collect()
+        };
+        let properties = M::PROPERTIES
+            .iter()
+            .map(|p| {
+                let kind = match (p.get_mut)(&mut M::default()) {
+                    Slot::Flags(schema, _) => Kind::Flags(writable(schema)),
+                    Slot::Enum(schema, _) => Kind::Enum(writable(schema)),
+                    Slot::Strings(_) => Kind::Strings,
+                };
+                (p.graph_name, kind)
+            })
+            .collect();
+        TypeDesc { qualified_name: self.0, properties }
+    }
+}
+
+fn types() -> Vec<TypeDesc> {
+    Action::KNOWN_TYPES.iter().map(|name| Action::with_type(name, Describe(name)).expect("known")).collect()
+}
+
+/// Any JSON value as text, with the number forms that lose digits in other parsers.
+fn json_text() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("null".to_owned()),
+        Just("true".to_owned()),
+        Just("false".to_owned()),
+        "-?(0|[1-9][0-9]{0,40})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,4})?",
+        any::<String>().prop_map(|s| Json::String(s).to_string()),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            vec(inner.clone(), 0..4).prop_map(|items| format!("[{}]", items.join(","))),
+            proptest::collection::btree_map(any::<String>(), inner, 0..4).prop_map(|members| {
+                let members: Vec<String> =
+                    members.into_iter().map(|(k, v)| format!("{}:{v}", Json::String(k))).collect();
+                format!("{{{}}}", members.join(","))
+            }),
+        ]
+    })
+}
+
+/// Property names no known type declares.
+fn unknown_key() -> impl Strategy<Value = String> {
+    any::<String>().prop_filter("not a known property", |k| {
+        !matches!(k.as_str(), "identifier" | "isolationType" | "deviceGroupNames" | "@odata.type")
+    })
+}
+
+fn extra_properties() -> impl Strategy<Value = BTreeMap<String, String>> {
+    proptest::collection::btree_map(unknown_key(), json_text(), 0..4)
+}
+
+/// A known property's Graph JSON value: mostly known members, sometimes members from the future.
+fn property_value(kind: &Kind) -> BoxedStrategy<String> {
+    let future = "[a-zA-Z]{1,12}".prop_filter("unknown", |s| s != "deviceId");
+    match kind.clone() {
+        Kind::Flags(members) => prop_oneof![
+            3 => proptest::sample::subsequence(members.clone(), 1..=members.len()).prop_map(|m| Json::String(m.join(",")).to_string()),
+            1 => (proptest::sample::subsequence(members, 0..=1), future).prop_map(|(mut m, f)| {
+                let mut tokens: Vec<String> = m.drain(..).map(String::from).collect();
+                tokens.push(f);
+                Json::String(tokens.join(",")).to_string()
+            }),
+        ]
+        .boxed(),
+        Kind::Enum(members) => prop_oneof![
+            3 => select(members).prop_map(|m| Json::String(m.into()).to_string()),
+            1 => future.prop_map(|f| Json::String(f).to_string()),
+        ]
+        .boxed(),
+        Kind::Strings => vec(any::<String>(), 0..4).prop_map(|v| Json::from(v).to_string()).boxed(),
+    }
+}
+
+/// One Graph action object as text: a known type (with or without '#') or an unknown type.
+fn graph_action() -> impl Strategy<Value = String> {
+    let known = select(types()).prop_flat_map(|desc| {
+        let values: Vec<_> = desc.properties.iter().map(|(_, kind)| property_value(kind)).collect();
+        (Just(desc), values, extra_properties(), any::<bool>())
+    });
+    let known = known.prop_map(|(desc, values, extra, hash)| {
+        let mut members = vec![format!("\"@odata.type\":\"{}{}\"", if hash { "#" } else { "" }, desc.qualified_name)];
+        members.extend(desc.properties.iter().zip(values).map(|((name, _), value)| format!("\"{name}\":{value}")));
+        members.extend(extra.into_iter().map(|(k, v)| format!("{}:{v}", Json::String(k))));
+        format!("{{{}}}", members.join(","))
+    });
+    let unknown =
+        ("microsoft\\.graph\\.security\\.[a-z][a-zA-Z]{0,20}Action", extra_properties()).prop_map(|(name, extra)| {
+            let mut members = vec![format!("\"@odata.type\":\"#{name}\"")];
+            members.extend(extra.into_iter().map(|(k, v)| format!("{}:{v}", Json::String(k))));
+            format!("{{{}}}", members.join(","))
+        });
+    prop_oneof![4 => known, 1 => unknown]
+}
+
+/// Builds a valid proto action of a known type from generated choices.
+struct Build<'a> {
+    choices: &'a [(Vec<bool>, Vec<String>)],
+}
+
+impl TypeVisitor for Build<'_> {
+    type Output = Action;
+
+    fn visit<M: GraphType>(self, wrap: fn(M) -> Action) -> Action {
+        let mut message = M::default();
+        for (property, (bits, strings)) in M::PROPERTIES.iter().zip(self.choices) {
+            match (property.get_mut)(&mut message) {
+                Slot::Flags(schema, field) => {
+                    // Canonical: member order, each once, at least one; never the sentinel.
+                    let writable = schema.members.iter().filter(|m| !m.is_sentinel());
+                    field.extend(writable.zip(bits).filter(|(_, on)| **on).map(|(m, _)| m.number));
+                    if field.is_empty() {
+                        field.push(schema.members[0].number);
+                    }
+                }
+                Slot::Enum(schema, field) => *field = schema.members[bits.iter().filter(|b| **b).count() % 2].number,
+                Slot::Strings(field) => *field = strings.clone(),
+            }
+        }
+        wrap(message)
+    }
+}
+
+fn proto_action() -> impl Strategy<Value = ResponseAction> {
+    let known = (select(Action::KNOWN_TYPES), vec((vec(any::<bool>(), 8), vec(any::<String>(), 0..3)), 2))
+        .prop_map(|(name, choices)| Action::with_type(name, Build { choices: &choices }).expect("known"));
+    let unknown = "microsoft\\.graph\\.[a-zA-Z.]{1,30}"
+        .prop_filter("not known", |n| !Action::KNOWN_TYPES.contains(&n.as_str()))
+        .prop_map(|odata_type| Action::Unknown(UnknownResponseAction { odata_type }));
+    (prop_oneof![4 => known, 1 => unknown], extra_properties())
+        .prop_map(|(action, additional_data)| ResponseAction { action: Some(action), additional_data })
+}
+
+/// Parses Graph JSON with every `@odata.type` written with its '#'.
+fn normalized(json: &str) -> Json {
+    let mut value: Json = serde_json::from_str(json).expect("valid JSON");
+    for action in value.as_array_mut().expect("an array") {
+        let tag = action.get_mut("@odata.type").expect("typed");
+        let name = tag.as_str().expect("a string").trim_start_matches('#').to_owned();
+        *tag = Json::String(format!("#{name}"));
+    }
+    value
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn proto_to_graph_to_proto_is_identity(actions in vec(proto_action(), 0..6)) {
+        let written = codec::to_graph(&actions, Policy::Preserve, false, DEPTH).expect("valid actions");
+        let read = codec::from_graph(&written.json, Policy::Preserve, DEPTH).expect("own output reads");
+        prop_assert_eq!(read.actions, actions);
+    }
+
+    #[test]
+    fn graph_to_proto_to_graph_keeps_every_property(actions in vec(graph_action(), 0..6), pretty in any::<bool>()) {
+        let input = format!("[{}]", actions.join(","));
+        let read = codec::from_graph(&input, Policy::Preserve, DEPTH).expect("Graph JSON reads");
+        let written = codec::to_graph(&read.actions, Policy::Preserve, pretty, DEPTH).expect("read actions write");
+        prop_assert_eq!(normalized(&written.json), normalized(&input));
+    }
+
+    #[test]
+    fn drop_reports_exactly_what_preserve_keeps(actions in vec(graph_action(), 0..6)) {
+        let input = format!("[{}]", actions.join(","));
+        let kept = codec::from_graph(&input, Policy::Preserve, DEPTH).expect("reads");
+        let dropped = codec::from_graph(&input, Policy::Drop, DEPTH).expect("reads");
+        let pointers = |r: &codec::FromGraph| r.unknown_data.iter().map(|u| u.pointer.clone()).collect::<Vec<_>>();
+        prop_assert_eq!(pointers(&kept), pointers(&dropped));
+        prop_assert!(dropped.actions.iter().all(|a| !matches!(a.action, Some(Action::Unknown(_)))));
+        let rejected = codec::from_graph(&input, Policy::Reject, DEPTH);
+        let unknown = kept.unknown_data.iter().filter(|u| u.kind() != graphbridge::pb::UnknownDataKind::RawValue).count();
+        match rejected {
+            Ok(_) => prop_assert_eq!(unknown, 0),
+            Err(codec::Error::Invalid(violations)) => prop_assert_eq!(violations.len(), unknown),
+            Err(other) => prop_assert!(false, "{other}"),
+        }
+    }
+}
