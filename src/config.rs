@@ -4,7 +4,7 @@
 //! given on the command line wins. The environment is passed in, so parsing is testable without
 //! touching the process environment.
 
-use std::{ffi::OsString, net::SocketAddr, time::Duration};
+use std::{ffi::OsString, net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
@@ -45,10 +45,39 @@ pub struct ServeConfig {
     /// Deepest accepted nesting of JSON arrays and objects (Graph's actions need 3).
     #[arg(long, default_value_t = crate::codec::DEFAULT_MAX_DEPTH as u32, value_parser = clap::value_parser!(u32).range(3..=1024))]
     pub max_json_depth: u32,
-    /// After SIGTERM/SIGINT, how long in-flight calls may take before the process exits anyway
-    /// (e.g. 500ms, 10s, 1m).
+    /// Translator requests (an open TranslateStream counts as one) served at once; beyond it,
+    /// calls are refused at once with RESOURCE_EXHAUSTED. Health and reflection are not limited.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_concurrent_requests: u32,
+    /// Longest a ToGraph or FromGraph call may take before DEADLINE_EXCEEDED (e.g. 500ms, 30s).
+    #[arg(long, default_value = "30s", value_parser = parse_positive_duration)]
+    pub request_timeout: Duration,
+    /// HTTP/2 streams a client may open at once on one connection of the API port.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_streams: u32,
+    /// Idle time after which the server pings a connection (HTTP/2 keepalive).
+    #[arg(long, default_value = "60s", value_parser = parse_positive_duration)]
+    pub http2_keepalive_interval: Duration,
+    /// How long a keepalive ping may go unanswered before the connection is closed.
+    #[arg(long, default_value = "20s", value_parser = parse_positive_duration)]
+    pub http2_keepalive_timeout: Duration,
+    /// After SIGTERM/SIGINT, how long to keep serving while reporting NOT_SERVING, so that load
+    /// balancers and endpoints notice before connections are refused.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub prestop_delay: Duration,
+    /// After the pre-stop delay, how long in-flight calls may take before the process exits anyway.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub drain_timeout: Duration,
+    /// PEM certificate chain: serve the API port over TLS (the admin port stays plaintext, as
+    /// Kubernetes gRPC probes cannot speak TLS).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA bundle: require client certificates signed by it (mutual TLS).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -114,6 +143,10 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
 }
 
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    parse_duration(text).and_then(|d| if d.is_zero() { Err("must be more than 0".into()) } else { Ok(d) })
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -152,6 +185,9 @@ mod tests {
             (&["--listen", "nowhere"][..], &[][..]),
             (&[], &[("GRAPHBRIDGE_MAX_JSON_DEPTH", "2")][..]),
             (&["--drain-timeout", "5 parsecs"], &[]),
+            (&["--request-timeout", "0s"], &[]),
+            (&["--tls-cert", "cert.pem"], &[]),
+            (&[], &[("GRAPHBRIDGE_TLS_CLIENT_CA", "ca.pem")]),
         ] {
             let error = serve(args, env).unwrap_err().to_string();
             assert!(error.contains("--"), "{error}");

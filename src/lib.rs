@@ -5,9 +5,11 @@
 //! - [`service`]: the `graphbridge.v1.Translator` gRPC service.
 //! - [`server`]: ports, health, reflection and shutdown; [`config`]: flags and environment.
 
+pub mod admin;
 pub mod codec;
 pub mod config;
 pub mod logging;
+pub mod metrics;
 pub mod pb;
 pub mod schema;
 pub mod server;

@@ -12,8 +12,8 @@ fn main() -> ExitCode {
             logging::init(config.log_format);
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             let served = runtime.block_on(async {
-                let bound = server::Bound::new(config)?;
-                bound.serve(server::termination_signal()).await
+                let signal = server::termination_signal()?;
+                server::Bound::new(config)?.serve(signal).await
             });
             match served {
                 Ok(()) => ExitCode::SUCCESS,

@@ -1,16 +1,22 @@
-//! Server wiring: the API and admin ports, health, reflection, and signal-then-drain shutdown.
+//! Server wiring: the API and admin ports, health, reflection, TLS, and signal-then-drain shutdown.
 
-use std::{future::Future, io, net::SocketAddr, time::Duration};
+use std::{fs, future::Future, io, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
-use tokio::task::JoinHandle;
+use tokio::{sync::watch, task::JoinHandle};
 use tonic::{
-    server::NamedService,
-    transport::{Server, server::TcpIncoming},
+    service::Routes,
+    transport::{Certificate, Identity, Server, ServerTlsConfig, server::TcpIncoming},
 };
-use tonic_health::{ServingStatus, server::HealthReporter};
+use tonic_health::{
+    ServingStatus,
+    pb::health_server::HealthServer,
+    server::{HealthReporter, HealthService},
+};
 
 use crate::{
+    admin::{self, Readiness},
     config::ServeConfig,
+    metrics::Metrics,
     pb::{self, translator_server::TranslatorServer},
     service::{Limits, Translator},
 };
@@ -18,20 +24,29 @@ use crate::{
 /// Room for the protobuf framing around a request's JSON: tonic's own decode limit is a backstop
 /// behind the handler's check, which answers RESOURCE_EXHAUSTED (tonic would say OUT_OF_RANGE).
 const FRAMING_ALLOWANCE: usize = 64 * 1024;
+/// TCP keepalive on accepted sockets, so dead peers are noticed even without HTTP/2 traffic.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot listen on {addr} ({port} port): {source}")]
     Bind { addr: SocketAddr, port: &'static str, source: io::Error },
+    #[error("cannot read {}: {source}", path.display())]
+    ReadTls { path: PathBuf, source: io::Error },
+    #[error("invalid TLS settings: {0}")]
+    Tls(tonic::transport::Error),
     #[error("reflection descriptors are invalid: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("cannot install signal handlers: {0}")]
+    Signal(io::Error),
     #[error("{port} port failed: {source}")]
     Serve { port: &'static str, source: tonic::transport::Error },
 }
 
-/// Both ports, bound (so a taken port fails at start) but not yet serving.
+/// Both ports bound (so a taken port or a bad certificate fails at start), not yet serving.
 pub struct Bound {
     config: ServeConfig,
+    tls: Option<ServerTlsConfig>,
     api: TcpIncoming,
     admin: TcpIncoming,
     api_addr: SocketAddr,
@@ -39,17 +54,30 @@ pub struct Bound {
 }
 
 fn bind(addr: SocketAddr, port: &'static str) -> Result<(TcpIncoming, SocketAddr), ServerError> {
-    let incoming =
-        TcpIncoming::bind(addr).map_err(|source| ServerError::Bind { addr, port, source })?.with_nodelay(Some(true));
-    let local = incoming.local_addr().map_err(|source| ServerError::Bind { addr, port, source })?;
+    let error = |source| ServerError::Bind { addr, port, source };
+    let incoming = TcpIncoming::bind(addr).map_err(error)?.with_nodelay(Some(true)).with_keepalive(Some(TCP_KEEPALIVE));
+    let local = incoming.local_addr().map_err(error)?;
     Ok((incoming, local))
+}
+
+fn tls_config(config: &ServeConfig) -> Result<Option<ServerTlsConfig>, ServerError> {
+    let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else { return Ok(None) };
+    let read = |path: &PathBuf| fs::read(path).map_err(|source| ServerError::ReadTls { path: path.clone(), source });
+    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
+    if let Some(ca) = &config.tls_client_ca {
+        tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
+    }
+    // Validates the PEM now rather than at the first connection.
+    Server::builder().tls_config(tls.clone()).map_err(ServerError::Tls)?;
+    Ok(Some(tls))
 }
 
 impl Bound {
     pub fn new(config: ServeConfig) -> Result<Self, ServerError> {
+        let tls = tls_config(&config)?;
         let (api, api_addr) = bind(config.listen, "API")?;
         let (admin, admin_addr) = bind(config.admin_listen, "admin")?;
-        Ok(Self { config, api, admin, api_addr, admin_addr })
+        Ok(Self { config, tls, api, admin, api_addr, admin_addr })
     }
 
     pub fn api_addr(&self) -> SocketAddr {
@@ -60,64 +88,90 @@ impl Bound {
         self.admin_addr
     }
 
-    /// Serves until `shutdown` completes, then flips health to NOT_SERVING, stops accepting and
-    /// lets in-flight calls finish for at most the drain timeout.
+    /// Serves until `shutdown` completes. Then: health NOT_SERVING on both ports at once, the
+    /// pre-stop delay, no new connections, open streams told to stop, and in-flight calls
+    /// given at most the drain timeout.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+        let config = &self.config;
+        let max_json_bytes = config.max_message_bytes as usize;
         let limits = Limits {
-            max_json_bytes: self.config.max_message_bytes as usize,
-            max_json_depth: self.config.max_json_depth as usize,
+            max_json_bytes,
+            max_json_depth: config.max_json_depth as usize,
+            max_concurrent_requests: config.max_concurrent_requests as usize,
+            request_timeout: config.request_timeout,
         };
-        let translator = TranslatorServer::new(Translator::new(limits))
-            .max_decoding_message_size(limits.max_json_bytes + FRAMING_ALLOWANCE)
-            .max_encoding_message_size(limits.max_json_bytes + FRAMING_ALLOWANCE);
+        let metrics = Arc::new(Metrics::default());
+        let readiness = Readiness::ready();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let translator = TranslatorServer::new(Translator::new(limits, metrics.clone(), stop_rx.clone()))
+            .max_decoding_message_size(max_json_bytes + FRAMING_ALLOWANCE)
+            .max_encoding_message_size(max_json_bytes + FRAMING_ALLOWANCE);
 
-        let (health, health_service) = tonic_health::server::health_reporter();
+        let health = HealthReporter::new();
         health.set_serving::<TranslatorServer<Translator>>().await;
-        let admin_health = tonic_health::pb::health_server::HealthServer::new(
-            tonic_health::server::HealthService::from_health_reporter(health.clone()),
-        );
+        let health_service = || HealthServer::new(HealthService::from_health_reporter(health.clone()));
 
-        let reflection_v1 = reflection_builder().build_v1()?;
-        let reflection_v1alpha = reflection_builder().build_v1alpha()?;
-
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let stopped = move || {
-            let mut rx = stop_rx.clone();
+        let stopped = || {
+            let mut stop = stop_rx.clone();
             async move {
-                let _ = rx.wait_for(|stop| *stop).await;
+                let _ = stop.wait_for(|stop| *stop).await;
             }
         };
-        let api = spawn_port(
-            "API",
-            Server::builder()
-                .add_service(translator)
-                .add_service(health_service)
-                .add_service(reflection_v1)
-                .add_service(reflection_v1alpha)
-                .serve_with_incoming_shutdown(self.api, stopped()),
-        );
-        let admin = spawn_port(
-            "admin",
-            Server::builder().add_service(admin_health).serve_with_incoming_shutdown(self.admin, stopped()),
-        );
-        tracing::info!(api = %self.api_addr, admin = %self.admin_addr, "serving");
+
+        let mut api = Server::builder()
+            .http2_keepalive_interval(Some(config.http2_keepalive_interval))
+            .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))
+            .max_concurrent_streams(config.max_concurrent_streams);
+        if let Some(tls) = self.tls.clone() {
+            api = api.tls_config(tls).map_err(ServerError::Tls)?;
+        }
+        // tonic-types' descriptors let grpcurl decode google.rpc.BadRequest details.
+        let api_routes = Routes::new(translator).add_service(health_service());
+        let api_routes = with_reflection(api_routes, &[pb::FILE_DESCRIPTOR_SET, tonic_types::pb::FILE_DESCRIPTOR_SET])?;
+        let api = api.add_routes(api_routes).serve_with_incoming_shutdown(self.api, stopped());
+        let api = spawn_port("API", api);
+
+        // One port, two protocols: gRPC health over h2c for kubelet probes, HTTP/1.1 for the rest.
+        let admin_routes = Routes::from(admin::router(metrics, readiness.clone())).add_service(health_service());
+        let admin_routes = with_reflection(admin_routes, &[])?;
+        let admin = Server::builder()
+            .accept_http1(true)
+            .add_routes(admin_routes)
+            .serve_with_incoming_shutdown(self.admin, stopped());
+        let admin = spawn_port("admin", admin);
+        tracing::info!(api = %self.api_addr, admin = %self.admin_addr, tls = self.tls.is_some(), "serving");
 
         shutdown.await;
-        tracing::info!(drain_timeout = ?self.config.drain_timeout, "shutting down: health NOT_SERVING, draining");
-        set_not_serving(&health).await;
+        tracing::info!(
+            prestop_delay = ?config.prestop_delay,
+            drain_timeout = ?config.drain_timeout,
+            "shutting down: NOT_SERVING now, then draining"
+        );
+        readiness.set_not_ready();
+        health.set_service_status("", ServingStatus::NotServing).await;
+        health.set_not_serving::<TranslatorServer<Translator>>().await;
+        tokio::time::sleep(config.prestop_delay).await;
         let _ = stop_tx.send(true);
-        drain(self.config.drain_timeout, api, admin).await
+        drain(config.drain_timeout, api, admin).await
     }
 }
 
-fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
-    tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        // Lets grpcurl decode google.rpc.BadRequest details instead of printing base64.
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+/// Adds reflection v1 and v1alpha (grpcurl 1.8 speaks only v1alpha) over the descriptors of
+/// health, reflection itself and `extra`.
+fn with_reflection(routes: Routes, extra: &[&'static [u8]]) -> Result<Routes, ServerError> {
+    let builder = || {
+        [
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ]
+        .iter()
+        .chain(extra)
+        .fold(tonic_reflection::server::Builder::configure(), |builder, set| {
+            builder.register_encoded_file_descriptor_set(set)
+        })
+    };
+    Ok(routes.add_service(builder().build_v1()?).add_service(builder().build_v1alpha()?))
 }
 
 type PortTask = JoinHandle<Result<(), ServerError>>;
@@ -127,11 +181,6 @@ fn spawn_port(
     serving: impl Future<Output = Result<(), tonic::transport::Error>> + Send + 'static,
 ) -> PortTask {
     tokio::spawn(async move { serving.await.map_err(|source| ServerError::Serve { port, source }) })
-}
-
-async fn set_not_serving(health: &HealthReporter) {
-    health.set_service_status("", ServingStatus::NotServing).await;
-    health.set_service_status(<TranslatorServer<Translator> as NamedService>::NAME, ServingStatus::NotServing).await;
 }
 
 /// Waits for both ports to finish their connections, but no longer than `timeout`: tonic itself
@@ -148,7 +197,10 @@ async fn drain(timeout: Duration, api: PortTask, admin: PortTask) -> Result<(), 
         Ok(())
     };
     match tokio::time::timeout(timeout, both).await {
-        Ok(result) => result,
+        Ok(result) => {
+            tracing::info!("drained");
+            result
+        }
         Err(_) => {
             tracing::warn!(?timeout, "drain timeout reached with connections still open; exiting");
             Ok(())
@@ -156,18 +208,16 @@ async fn drain(timeout: Duration, api: PortTask, admin: PortTask) -> Result<(), 
     }
 }
 
-/// Completes on SIGTERM or SIGINT.
-pub async fn termination_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+/// Installs the SIGTERM and SIGINT handlers now (a signal before the first poll must not kill
+/// the process) and returns a future that completes on either.
+pub fn termination_signal() -> Result<impl Future<Output = ()>, ServerError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).map_err(ServerError::Signal)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(ServerError::Signal)?;
+    Ok(async move {
         tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            _ = terminate.recv() => tracing::info!("SIGTERM received"),
+            _ = interrupt.recv() => tracing::info!("SIGINT received"),
         }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    })
 }

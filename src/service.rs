@@ -1,19 +1,27 @@
-//! The `graphbridge.v1.Translator` gRPC service: request checks around the codec.
+//! The `graphbridge.v1.Translator` gRPC service: limits, metrics and errors around the codec.
 
-use std::pin::Pin;
+use std::{pin::Pin, sync::Arc, time::Duration};
 
-use prost::Message as _;
-use tokio_stream::{Stream, StreamExt as _};
-use tonic::{Request, Response, Status, Streaming};
+use prost::Message;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio_stream::{Stream, wrappers::ReceiverStream};
+use tonic::{Code, Request, Response, Status, Streaming};
+use tracing::Level;
 
 use crate::{
     codec::{self, Policy},
+    metrics::Metrics,
     pb::{
         FromGraphRequest, FromGraphResponse, ToGraphRequest, ToGraphResponse, TranslateStreamRequest,
         TranslateStreamResponse, UnknownDataPolicy, translate_stream_request, translate_stream_response,
         translator_server,
     },
 };
+
+/// Requests up to this size are translated on the calling task: they take microseconds, and a
+/// hop to the blocking pool would cost more than the work. Larger ones run on the blocking pool,
+/// bounded by the request timeout.
+const INLINE_REQUEST_BYTES: usize = 64 * 1024;
 
 /// Limits a request must respect.
 #[derive(Debug, Clone, Copy)]
@@ -22,30 +30,50 @@ pub struct Limits {
     pub max_json_bytes: usize,
     /// Deepest JSON nesting.
     pub max_json_depth: usize,
+    /// Translator requests and streams served at once.
+    pub max_concurrent_requests: usize,
+    /// Longest a unary call may take.
+    pub request_timeout: Duration,
 }
 
-/// Why a request was refused before or after the codec ran.
+/// Why a request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
     #[error("{field} is {size} bytes, over the limit of {limit} bytes (--max-message-bytes)")]
     TooLarge { field: &'static str, size: usize, limit: usize },
+    #[error("graphbridge is at its limit of {limit} concurrent requests (--max-concurrent-requests); retry with backoff")]
+    Overloaded { limit: usize },
+    #[error("translation took longer than {after:?} (--request-timeout)")]
+    Timeout { after: Duration },
     #[error("{field}: {value} is not a graphbridge.v1.UnknownDataPolicy value")]
     BadPolicy { field: &'static str, value: i32 },
     #[error("request: exactly one of to_graph, from_graph must be set")]
     MissingRequest,
     #[error(transparent)]
     Codec(#[from] codec::Error),
+    #[error("translation failed unexpectedly: {0}")]
+    Bug(String),
 }
 
+/// The one place that decides each error's status code and how loudly it is logged.
 impl From<RequestError> for Status {
     fn from(error: RequestError) -> Self {
         let message = error.to_string();
-        match error {
-            RequestError::TooLarge { .. } => Status::resource_exhausted(message),
-            RequestError::BadPolicy { field, .. } => invalid_field(field, message),
-            RequestError::MissingRequest => invalid_field("request", message),
-            RequestError::Codec(error) => error.into(),
+        let (status, level) = match error {
+            RequestError::TooLarge { .. } => (Status::resource_exhausted(message), Level::DEBUG),
+            RequestError::Overloaded { .. } => (Status::resource_exhausted(message), Level::DEBUG),
+            RequestError::Timeout { .. } => (Status::deadline_exceeded(message), Level::WARN),
+            RequestError::BadPolicy { field, .. } => (invalid_field(field, message), Level::DEBUG),
+            RequestError::MissingRequest => (invalid_field("request", message), Level::DEBUG),
+            RequestError::Codec(error) => (error.into(), Level::DEBUG),
+            RequestError::Bug(_) => (Status::internal(message), Level::ERROR),
+        };
+        match level {
+            Level::ERROR => tracing::error!(code = ?status.code(), message = status.message(), "request failed"),
+            Level::WARN => tracing::warn!(code = ?status.code(), message = status.message(), "request failed"),
+            _ => tracing::debug!(code = ?status.code(), message = status.message(), "request refused"),
         }
+        status
     }
 }
 
@@ -53,21 +81,27 @@ fn invalid_field(field: &str, message: String) -> Status {
     codec::Error::Invalid(vec![codec::Violation::new(field, message)]).into()
 }
 
-/// The Translator service.
-#[derive(Debug, Clone)]
+/// The Translator service. Cheap to clone: clones share limits, metrics and permits.
+#[derive(Clone)]
 pub struct Translator {
     limits: Limits,
+    metrics: Arc<Metrics>,
+    permits: Arc<Semaphore>,
+    /// Becomes true when the server shuts down: open streams stop reading.
+    shutdown: watch::Receiver<bool>,
 }
 
 impl Translator {
-    pub fn new(limits: Limits) -> Self {
-        Self { limits }
+    pub fn new(limits: Limits, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) -> Self {
+        let permits = Arc::new(Semaphore::new(limits.max_concurrent_requests));
+        Self { limits, metrics, permits, shutdown }
     }
 
     pub fn to_graph(&self, request: &ToGraphRequest) -> Result<ToGraphResponse, RequestError> {
         let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
         let written = codec::to_graph(&request.actions, policy, request.pretty, self.limits.max_json_depth)?;
         self.check_size("json (the output)", written.json.len())?;
+        self.metrics.unknown_data(&written.unknown_data);
         Ok(ToGraphResponse { json: written.json, unknown_data: written.unknown_data })
     }
 
@@ -75,6 +109,7 @@ impl Translator {
         self.check_size("json", request.json.len())?;
         let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
         let read = codec::from_graph(&request.json, policy, self.limits.max_json_depth)?;
+        self.metrics.unknown_data(&read.unknown_data);
         Ok(FromGraphResponse { actions: read.actions, unknown_data: read.unknown_data })
     }
 
@@ -84,16 +119,73 @@ impl Translator {
     }
 
     /// Answers one stream item; a failure becomes the item's in-band error.
-    pub fn stream_item(&self, item: TranslateStreamRequest) -> TranslateStreamResponse {
+    fn stream_item(&self, item: TranslateStreamRequest) -> TranslateStreamResponse {
         use translate_stream_request::Request as In;
         use translate_stream_response::Result as Out;
+        let call = self.metrics.start("TranslateStream", item.encoded_len());
         let result = match &item.request {
             Some(In::ToGraph(request)) => self.to_graph(request).map(Out::ToGraph),
             Some(In::FromGraph(request)) => self.from_graph(request).map(Out::FromGraph),
             None => Err(RequestError::MissingRequest),
         };
         let result = result.unwrap_or_else(|error| Out::Error(rpc_status(&Status::from(error))));
-        TranslateStreamResponse { id: item.id, result: Some(result) }
+        let response = TranslateStreamResponse { id: item.id, result: Some(result) };
+        let code = match &response.result {
+            Some(Out::Error(status)) => Code::from(status.code),
+            _ => Code::Ok,
+        };
+        call.finish(code, response.encoded_len());
+        response
+    }
+
+    fn permit(&self, method: &'static str) -> Result<OwnedSemaphorePermit, RequestError> {
+        self.permits.clone().try_acquire_owned().map_err(|_| {
+            self.metrics.shed(method);
+            RequestError::Overloaded { limit: self.limits.max_concurrent_requests }
+        })
+    }
+
+    /// Runs a unary call: concurrency limit, timeout for large inputs, metrics, status.
+    async fn unary<Req, Resp>(
+        &self,
+        method: &'static str,
+        request: Req,
+        translate: fn(&Translator, &Req) -> Result<Resp, RequestError>,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Req: Message + Send + 'static,
+        Resp: Message + Send + 'static,
+    {
+        let request_bytes = request.encoded_len();
+        let call = self.metrics.start(method, request_bytes);
+        let result = match self.permit(method) {
+            Err(error) => Err(error),
+            Ok(_permit) if request_bytes <= INLINE_REQUEST_BYTES => translate(self, &request),
+            Ok(permit) => {
+                let this = self.clone();
+                // The permit goes with the work, which may outlive a timed-out call.
+                let work = tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    translate(&this, &request)
+                });
+                match tokio::time::timeout(self.limits.request_timeout, work).await {
+                    Ok(Ok(result)) => result,
+                    Ok(Err(join_error)) => Err(RequestError::Bug(join_error.to_string())),
+                    Err(_) => Err(RequestError::Timeout { after: self.limits.request_timeout }),
+                }
+            }
+        };
+        match result {
+            Ok(response) => {
+                call.finish(Code::Ok, response.encoded_len());
+                Ok(Response::new(response))
+            }
+            Err(error) => {
+                let status = Status::from(error);
+                call.finish(status.code(), 0);
+                Err(status)
+            }
+        }
     }
 }
 
@@ -118,11 +210,11 @@ type ResponseStream = Pin<Box<dyn Stream<Item = Result<TranslateStreamResponse, 
 #[tonic::async_trait]
 impl translator_server::Translator for Translator {
     async fn to_graph(&self, request: Request<ToGraphRequest>) -> Result<Response<ToGraphResponse>, Status> {
-        respond(Translator::to_graph(self, request.get_ref()))
+        self.unary("ToGraph", request.into_inner(), Translator::to_graph).await
     }
 
     async fn from_graph(&self, request: Request<FromGraphRequest>) -> Result<Response<FromGraphResponse>, Status> {
-        respond(Translator::from_graph(self, request.get_ref()))
+        self.unary("FromGraph", request.into_inner(), Translator::from_graph).await
     }
 
     type TranslateStreamStream = ResponseStream;
@@ -131,18 +223,35 @@ impl translator_server::Translator for Translator {
         &self,
         request: Request<Streaming<TranslateStreamRequest>>,
     ) -> Result<Response<ResponseStream>, Status> {
+        let permit = self.permit("TranslateStream")?;
+        let mut inbound = request.into_inner();
+        let (responses, outbound) = mpsc::channel(32);
         let translator = self.clone();
-        // A transport or decoding error ends the stream with that status; item errors do not.
-        let responses = request.into_inner().map(move |item| item.map(|item| translator.stream_item(item)));
-        Ok(Response::new(Box::pin(responses)))
+        let mut shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            loop {
+                let stopping = async { shutdown.wait_for(|stop| *stop).await.is_ok() };
+                let next = tokio::select! {
+                    biased;
+                    // At shutdown, stop reading: items not yet read were never accepted, and the
+                    // caller learns which by the ids answered before this status.
+                    _ = stopping => {
+                        Err(Status::unavailable("graphbridge is shutting down: items not answered were not read; retry them"))
+                    }
+                    next = inbound.message() => next,
+                };
+                let response = match next {
+                    Ok(Some(item)) => Ok(translator.stream_item(item)),
+                    Ok(None) => break,
+                    Err(status) => Err(status),
+                };
+                let failed = response.is_err();
+                if responses.send(response).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(outbound))))
     }
-}
-
-fn respond<T>(result: Result<T, RequestError>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(|error| {
-        let status = Status::from(error);
-        // Every RequestError is the caller's mistake: worth a debug line, never an error log.
-        tracing::debug!(code = ?status.code(), message = status.message(), "request refused");
-        status
-    })
 }
