@@ -26,6 +26,33 @@ struct Cli {
 pub enum Command {
     /// Run the gRPC server.
     Serve(ServeConfig),
+    /// Translate offline, stdin to stdout, exactly as the server would.
+    Convert {
+        #[command(subcommand)]
+        direction: ConvertDirection,
+    },
+}
+
+/// Which way `convert` translates.
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum ConvertDirection {
+    /// Proto-JSON of a graphbridge.v1.ToGraphRequest on stdin -> Graph JSON on stdout.
+    ToGraph,
+    /// Graph JSON (an array of actions or one action) on stdin -> proto-JSON of a
+    /// graphbridge.v1.FromGraphResponse on stdout.
+    FromGraph {
+        /// What to do with data the schema does not model.
+        #[arg(long, value_enum, default_value_t = PolicyArg::Preserve)]
+        unknown_data_policy: PolicyArg,
+    },
+}
+
+/// graphbridge.v1.UnknownDataPolicy on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    Preserve,
+    Reject,
+    Drop,
 }
 
 /// Settings of `graphbridge serve`.
@@ -156,7 +183,10 @@ mod tests {
     fn serve(args: &[&str], env: &[(&str, &str)]) -> Result<ServeConfig, clap::Error> {
         let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let argv = ["graphbridge", "serve"].iter().chain(args);
-        parse(argv, |name| env.get(name).cloned()).map(|Command::Serve(c)| c)
+        parse(argv, |name| env.get(name).cloned()).map(|command| match command {
+            Command::Serve(config) => config,
+            other => panic!("{other:?}"),
+        })
     }
 
     #[test]

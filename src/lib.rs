@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod codec;
 pub mod config;
+pub mod convert;
 pub mod logging;
 pub mod metrics;
 pub mod pb;

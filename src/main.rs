@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use graphbridge::{config, logging, server};
+use graphbridge::{config, convert, logging, server};
 
 fn main() -> ExitCode {
     let command = match config::parse(std::env::args_os(), |name| std::env::var(name).ok()) {
@@ -19,7 +19,23 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     tracing::error!(%error, "graphbridge stopped");
-                    eprintln!("graphbridge: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        config::Command::Convert { direction } => {
+            let converted = convert::read_stdin().and_then(|input| {
+                convert::convert(&direction, &input, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())
+            });
+            match converted {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("graphbridge convert: {error}");
+                    // One violation is the message already.
+                    let violations = error.violations();
+                    for violation in violations.iter().skip(usize::from(violations.len() == 1)).take(1000) {
+                        eprintln!("  {}: {}", violation.field, violation.description);
+                    }
                     ExitCode::FAILURE
                 }
             }

@@ -97,25 +97,16 @@ impl Translator {
         Self { limits, metrics, permits, shutdown }
     }
 
-    pub fn to_graph(&self, request: &ToGraphRequest) -> Result<ToGraphResponse, RequestError> {
-        let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
-        let written = codec::to_graph(&request.actions, policy, request.pretty, self.limits.max_json_depth)?;
-        self.check_size("json (the output)", written.json.len())?;
-        self.metrics.unknown_data(&written.unknown_data);
-        Ok(ToGraphResponse { json: written.json, unknown_data: written.unknown_data })
+    fn to_graph(&self, request: &ToGraphRequest) -> Result<ToGraphResponse, RequestError> {
+        let response = to_graph(&self.limits, request)?;
+        self.metrics.unknown_data(&response.unknown_data);
+        Ok(response)
     }
 
-    pub fn from_graph(&self, request: &FromGraphRequest) -> Result<FromGraphResponse, RequestError> {
-        self.check_size("json", request.json.len())?;
-        let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
-        let read = codec::from_graph(&request.json, policy, self.limits.max_json_depth)?;
-        self.metrics.unknown_data(&read.unknown_data);
-        Ok(FromGraphResponse { actions: read.actions, unknown_data: read.unknown_data })
-    }
-
-    fn check_size(&self, field: &'static str, size: usize) -> Result<(), RequestError> {
-        let limit = self.limits.max_json_bytes;
-        if size > limit { Err(RequestError::TooLarge { field, size, limit }) } else { Ok(()) }
+    fn from_graph(&self, request: &FromGraphRequest) -> Result<FromGraphResponse, RequestError> {
+        let response = from_graph(&self.limits, request)?;
+        self.metrics.unknown_data(&response.unknown_data);
+        Ok(response)
     }
 
     /// Answers one stream item; a failure becomes the item's in-band error.
@@ -186,6 +177,29 @@ impl Translator {
                 Err(status)
             }
         }
+    }
+}
+
+/// ToGraph, checked against `limits`.
+pub fn to_graph(limits: &Limits, request: &ToGraphRequest) -> Result<ToGraphResponse, RequestError> {
+    let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
+    let written = codec::to_graph(&request.actions, policy, request.pretty, limits.max_json_depth)?;
+    limits.check_size("json (the output)", written.json.len())?;
+    Ok(ToGraphResponse { json: written.json, unknown_data: written.unknown_data })
+}
+
+/// FromGraph, checked against `limits`.
+pub fn from_graph(limits: &Limits, request: &FromGraphRequest) -> Result<FromGraphResponse, RequestError> {
+    limits.check_size("json", request.json.len())?;
+    let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
+    let read = codec::from_graph(&request.json, policy, limits.max_json_depth)?;
+    Ok(FromGraphResponse { actions: read.actions, unknown_data: read.unknown_data })
+}
+
+impl Limits {
+    fn check_size(&self, field: &'static str, size: usize) -> Result<(), RequestError> {
+        let limit = self.max_json_bytes;
+        if size > limit { Err(RequestError::TooLarge { field, size, limit }) } else { Ok(()) }
     }
 }
 

@@ -1,0 +1,106 @@
+//! `graphbridge convert to-graph|from-graph`: the server's translation, offline, stdin to stdout.
+//! Proto-JSON (the protobuf JSON mapping, as grpcurl speaks it) is read and written with
+//! prost-reflect over the same descriptors the server serves by reflection.
+
+use std::io::{self, Read, Write};
+
+use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
+
+use crate::{
+    codec,
+    config::{ConvertDirection, PolicyArg},
+    pb::{self, FromGraphRequest, ToGraphRequest, UnknownDataPolicy},
+    service::{self, Limits, RequestError},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    #[error("cannot read stdin: {0}")]
+    Stdin(io::Error),
+    #[error("cannot write stdout: {0}")]
+    Stdout(io::Error),
+    #[error("stdin is not proto-JSON of graphbridge.v1.{message}: {reason}")]
+    ProtoJson { message: &'static str, reason: String },
+    #[error(transparent)]
+    Request(#[from] RequestError),
+}
+
+impl ConvertError {
+    /// The located problems to print under the message.
+    pub fn violations(&self) -> Vec<codec::Violation> {
+        match self {
+            ConvertError::Request(RequestError::Codec(error)) => error.violations(),
+            ConvertError::Stdin(_) | ConvertError::Stdout(_) | ConvertError::ProtoJson { .. } | ConvertError::Request(_) => {
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Offline there is no message size to protect; nesting is bounded as in the server.
+const OFFLINE: Limits = Limits {
+    max_json_bytes: usize::MAX,
+    max_json_depth: codec::DEFAULT_MAX_DEPTH,
+    max_concurrent_requests: 1,
+    request_timeout: std::time::Duration::MAX,
+};
+
+/// Translates `input` and writes the result to `output`; unknown-data notes go to `notes`.
+pub fn convert(
+    direction: &ConvertDirection,
+    input: &str,
+    output: &mut impl Write,
+    notes: &mut impl Write,
+) -> Result<(), ConvertError> {
+    match direction {
+        ConvertDirection::ToGraph => {
+            let request: ToGraphRequest = from_proto_json(input, "ToGraphRequest")?;
+            let response = service::to_graph(&OFFLINE, &request)?;
+            for entry in &response.unknown_data {
+                let _ = writeln!(notes, "graphbridge: kept {}: {}", entry.pointer, entry.detail);
+            }
+            writeln!(output, "{}", response.json).map_err(ConvertError::Stdout)
+        }
+        ConvertDirection::FromGraph { unknown_data_policy } => {
+            let policy = match unknown_data_policy {
+                PolicyArg::Preserve => UnknownDataPolicy::Preserve,
+                PolicyArg::Reject => UnknownDataPolicy::Reject,
+                PolicyArg::Drop => UnknownDataPolicy::Drop,
+            };
+            let request = FromGraphRequest { json: input.to_owned(), unknown_data_policy: policy.into() };
+            let response = service::from_graph(&OFFLINE, &request)?;
+            writeln!(output, "{}", to_proto_json(&response, "FromGraphResponse")).map_err(ConvertError::Stdout)
+        }
+    }
+}
+
+/// Reads all of stdin as UTF-8.
+pub fn read_stdin() -> Result<String, ConvertError> {
+    let mut input = String::new();
+    io::stdin().read_to_string(&mut input).map_err(ConvertError::Stdin)?;
+    Ok(input)
+}
+
+fn descriptor(message: &'static str) -> prost_reflect::MessageDescriptor {
+    let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).expect("build.rs wrote a valid descriptor set");
+    pool.get_message_by_name(&format!("graphbridge.v1.{message}")).expect("declared in proto/")
+}
+
+fn from_proto_json<T: prost::Message + Default>(input: &str, message: &'static str) -> Result<T, ConvertError> {
+    let error = |reason: String| ConvertError::ProtoJson { message, reason };
+    let mut deserializer = serde_json::Deserializer::from_str(input);
+    let dynamic = DynamicMessage::deserialize(descriptor(message), &mut deserializer).map_err(|e| error(e.to_string()))?;
+    deserializer.end().map_err(|e| error(e.to_string()))?;
+    dynamic.transcode_to().map_err(|e| error(e.to_string()))
+}
+
+fn to_proto_json(message: &impl prost::Message, name: &'static str) -> String {
+    let mut dynamic = DynamicMessage::new(descriptor(name));
+    dynamic.transcode_from(message).expect("the generated type matches its descriptor");
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::pretty(&mut out);
+    dynamic
+        .serialize_with_options(&mut serializer, &SerializeOptions::new())
+        .expect("a DynamicMessage always serializes");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
