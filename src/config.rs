@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Debug, Clone, PartialEq, Subcommand)]
 pub enum Command {
     /// Run the gRPC server.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Translate offline, stdin to stdout, exactly as the server would.
     Convert {
         #[command(subcommand)]
@@ -184,7 +184,7 @@ mod tests {
         let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let argv = ["graphbridge", "serve"].iter().chain(args);
         parse(argv, |name| env.get(name).cloned()).map(|command| match command {
-            Command::Serve(config) => config,
+            Command::Serve(config) => *config,
             other => panic!("{other:?}"),
         })
     }

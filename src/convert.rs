@@ -30,16 +30,17 @@ impl ConvertError {
     pub fn violations(&self) -> Vec<codec::Violation> {
         match self {
             ConvertError::Request(RequestError::Codec(error)) => error.violations(),
-            ConvertError::Stdin(_) | ConvertError::Stdout(_) | ConvertError::ProtoJson { .. } | ConvertError::Request(_) => {
-                Vec::new()
-            }
+            ConvertError::Stdin(_)
+            | ConvertError::Stdout(_)
+            | ConvertError::ProtoJson { .. }
+            | ConvertError::Request(_) => Vec::new(),
         }
     }
 }
 
 /// Offline there is no message size to protect; nesting is bounded as in the server.
 const OFFLINE: Limits = Limits {
-    max_json_bytes: usize::MAX,
+    max_message_bytes: usize::MAX,
     max_json_depth: codec::DEFAULT_MAX_DEPTH,
     max_concurrent_requests: 1,
     request_timeout: std::time::Duration::MAX,
@@ -89,7 +90,8 @@ fn descriptor(message: &'static str) -> prost_reflect::MessageDescriptor {
 fn from_proto_json<T: prost::Message + Default>(input: &str, message: &'static str) -> Result<T, ConvertError> {
     let error = |reason: String| ConvertError::ProtoJson { message, reason };
     let mut deserializer = serde_json::Deserializer::from_str(input);
-    let dynamic = DynamicMessage::deserialize(descriptor(message), &mut deserializer).map_err(|e| error(e.to_string()))?;
+    let dynamic =
+        DynamicMessage::deserialize(descriptor(message), &mut deserializer).map_err(|e| error(e.to_string()))?;
     deserializer.end().map_err(|e| error(e.to_string()))?;
     dynamic.transcode_to().map_err(|e| error(e.to_string()))
 }

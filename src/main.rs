@@ -13,7 +13,7 @@ fn main() -> ExitCode {
             let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
             let served = runtime.block_on(async {
                 let signal = server::termination_signal()?;
-                server::Bound::new(config)?.serve(signal).await
+                server::Bound::new(*config)?.serve(signal).await
             });
             match served {
                 Ok(()) => ExitCode::SUCCESS,

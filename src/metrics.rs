@@ -2,7 +2,7 @@
 
 use std::{
     collections::HashSet,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -68,7 +68,11 @@ impl Default for Metrics {
             graph_types: Mutex::new(HashSet::new()),
         };
         let r = &mut metrics.registry;
-        r.register("requests", "Translator requests (stream items each count) by method and gRPC code", metrics.requests.clone());
+        r.register(
+            "requests",
+            "Translator requests (stream items each count) by method and gRPC code",
+            metrics.requests.clone(),
+        );
         r.register("request_duration_seconds", "Time to answer a Translator request", metrics.duration.clone());
         r.register("request_bytes", "Protobuf bytes of Translator requests", metrics.request_bytes.clone());
         r.register("response_bytes", "Protobuf bytes of Translator responses", metrics.response_bytes.clone());
@@ -90,6 +94,12 @@ impl Metrics {
         self.in_flight.inc();
         self.request_bytes.get_or_create(&MethodLabels { method }).inc_by(request_bytes as u64);
         Call { metrics: self, method, started: Instant::now() }
+    }
+
+    /// Counts an open stream as in flight until the guard is dropped.
+    pub fn stream_opened(self: &Arc<Self>) -> OpenStream {
+        self.in_flight.inc();
+        OpenStream(self.clone())
     }
 
     pub fn shed(&self, method: &'static str) {
@@ -150,6 +160,15 @@ impl Drop for Call<'_> {
     }
 }
 
+/// An open stream, in flight until dropped.
+pub struct OpenStream(Arc<Metrics>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.in_flight.dec();
+    }
+}
+
 fn kind_label(kind: UnknownDataKind) -> &'static str {
     match kind {
         UnknownDataKind::Unspecified => "unspecified",
@@ -206,7 +225,11 @@ mod tests {
     fn graph_type_labels_are_bounded() {
         let metrics = Metrics::default();
         let entries: Vec<UnknownData> = (0..MAX_GRAPH_TYPE_LABELS + 10)
-            .map(|i| UnknownData { graph_type: format!("t{i}"), kind: UnknownDataKind::Type.into(), ..Default::default() })
+            .map(|i| UnknownData {
+                graph_type: format!("t{i}"),
+                kind: UnknownDataKind::Type.into(),
+                ..Default::default()
+            })
             .collect();
         metrics.unknown_data(&entries);
         let text = metrics.render();

@@ -21,9 +21,10 @@ use crate::{
     service::{Limits, Translator},
 };
 
-/// Room for the protobuf framing around a request's JSON: tonic's own decode limit is a backstop
-/// behind the handler's check, which answers RESOURCE_EXHAUSTED (tonic would say OUT_OF_RANGE).
-const FRAMING_ALLOWANCE: usize = 64 * 1024;
+/// tonic's own decode limit, as a multiple of --max-message-bytes: a transport backstop. Below it
+/// the handler answers an oversize request with RESOURCE_EXHAUSTED; above it tonic refuses the
+/// message before decoding it, with OUT_OF_RANGE.
+const TRANSPORT_LIMIT_FACTOR: usize = 2;
 /// TCP keepalive on accepted sockets, so dead peers are noticed even without HTTP/2 traffic.
 const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
@@ -93,9 +94,9 @@ impl Bound {
     /// given at most the drain timeout.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let config = &self.config;
-        let max_json_bytes = config.max_message_bytes as usize;
+        let max_message_bytes = config.max_message_bytes as usize;
         let limits = Limits {
-            max_json_bytes,
+            max_message_bytes,
             max_json_depth: config.max_json_depth as usize,
             max_concurrent_requests: config.max_concurrent_requests as usize,
             request_timeout: config.request_timeout,
@@ -104,8 +105,8 @@ impl Bound {
         let readiness = Readiness::ready();
         let (stop_tx, stop_rx) = watch::channel(false);
         let translator = TranslatorServer::new(Translator::new(limits, metrics.clone(), stop_rx.clone()))
-            .max_decoding_message_size(max_json_bytes + FRAMING_ALLOWANCE)
-            .max_encoding_message_size(max_json_bytes + FRAMING_ALLOWANCE);
+            .max_decoding_message_size(max_message_bytes * TRANSPORT_LIMIT_FACTOR)
+            .max_encoding_message_size(max_message_bytes * TRANSPORT_LIMIT_FACTOR);
 
         let health = HealthReporter::new();
         health.set_serving::<TranslatorServer<Translator>>().await;

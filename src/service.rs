@@ -26,8 +26,8 @@ const INLINE_REQUEST_BYTES: usize = 64 * 1024;
 /// Limits a request must respect.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Largest JSON text accepted by FromGraph or produced by ToGraph, in bytes.
-    pub max_json_bytes: usize,
+    /// Largest request message, and largest JSON text accepted or produced, in bytes.
+    pub max_message_bytes: usize,
     /// Deepest JSON nesting.
     pub max_json_depth: usize,
     /// Translator requests and streams served at once.
@@ -41,7 +41,9 @@ pub struct Limits {
 pub enum RequestError {
     #[error("{field} is {size} bytes, over the limit of {limit} bytes (--max-message-bytes)")]
     TooLarge { field: &'static str, size: usize, limit: usize },
-    #[error("graphbridge is at its limit of {limit} concurrent requests (--max-concurrent-requests); retry with backoff")]
+    #[error(
+        "graphbridge is at its limit of {limit} concurrent requests (--max-concurrent-requests); retry with backoff"
+    )]
     Overloaded { limit: usize },
     #[error("translation took longer than {after:?} (--request-timeout)")]
     Timeout { after: Duration },
@@ -97,13 +99,13 @@ impl Translator {
         Self { limits, metrics, permits, shutdown }
     }
 
-    fn to_graph(&self, request: &ToGraphRequest) -> Result<ToGraphResponse, RequestError> {
+    fn write_graph(&self, request: &ToGraphRequest) -> Result<ToGraphResponse, RequestError> {
         let response = to_graph(&self.limits, request)?;
         self.metrics.unknown_data(&response.unknown_data);
         Ok(response)
     }
 
-    fn from_graph(&self, request: &FromGraphRequest) -> Result<FromGraphResponse, RequestError> {
+    fn read_graph(&self, request: &FromGraphRequest) -> Result<FromGraphResponse, RequestError> {
         let response = from_graph(&self.limits, request)?;
         self.metrics.unknown_data(&response.unknown_data);
         Ok(response)
@@ -115,8 +117,8 @@ impl Translator {
         use translate_stream_response::Result as Out;
         let call = self.metrics.start("TranslateStream", item.encoded_len());
         let result = match &item.request {
-            Some(In::ToGraph(request)) => self.to_graph(request).map(Out::ToGraph),
-            Some(In::FromGraph(request)) => self.from_graph(request).map(Out::FromGraph),
+            Some(In::ToGraph(request)) => self.write_graph(request).map(Out::ToGraph),
+            Some(In::FromGraph(request)) => self.read_graph(request).map(Out::FromGraph),
             None => Err(RequestError::MissingRequest),
         };
         let result = result.unwrap_or_else(|error| Out::Error(rpc_status(&Status::from(error))));
@@ -149,20 +151,25 @@ impl Translator {
     {
         let request_bytes = request.encoded_len();
         let call = self.metrics.start(method, request_bytes);
-        let result = match self.permit(method) {
-            Err(error) => Err(error),
-            Ok(_permit) if request_bytes <= INLINE_REQUEST_BYTES => translate(self, &request),
-            Ok(permit) => {
-                let this = self.clone();
-                // The permit goes with the work, which may outlive a timed-out call.
-                let work = tokio::task::spawn_blocking(move || {
-                    let _permit = permit;
-                    translate(&this, &request)
-                });
-                match tokio::time::timeout(self.limits.request_timeout, work).await {
-                    Ok(Ok(result)) => result,
-                    Ok(Err(join_error)) => Err(RequestError::Bug(join_error.to_string())),
-                    Err(_) => Err(RequestError::Timeout { after: self.limits.request_timeout }),
+        let limit = self.limits.max_message_bytes;
+        let result = if request_bytes > limit {
+            Err(RequestError::TooLarge { field: "request", size: request_bytes, limit })
+        } else {
+            match self.permit(method) {
+                Err(error) => Err(error),
+                Ok(_permit) if request_bytes <= INLINE_REQUEST_BYTES => translate(self, &request),
+                Ok(permit) => {
+                    let this = self.clone();
+                    // The permit goes with the work, which may outlive a timed-out call.
+                    let work = tokio::task::spawn_blocking(move || {
+                        let _permit = permit;
+                        translate(&this, &request)
+                    });
+                    match tokio::time::timeout(self.limits.request_timeout, work).await {
+                        Ok(Ok(result)) => result,
+                        Ok(Err(join_error)) => Err(RequestError::Bug(join_error.to_string())),
+                        Err(_) => Err(RequestError::Timeout { after: self.limits.request_timeout }),
+                    }
                 }
             }
         };
@@ -198,7 +205,7 @@ pub fn from_graph(limits: &Limits, request: &FromGraphRequest) -> Result<FromGra
 
 impl Limits {
     fn check_size(&self, field: &'static str, size: usize) -> Result<(), RequestError> {
-        let limit = self.max_json_bytes;
+        let limit = self.max_message_bytes;
         if size > limit { Err(RequestError::TooLarge { field, size, limit }) } else { Ok(()) }
     }
 }
@@ -224,11 +231,11 @@ type ResponseStream = Pin<Box<dyn Stream<Item = Result<TranslateStreamResponse, 
 #[tonic::async_trait]
 impl translator_server::Translator for Translator {
     async fn to_graph(&self, request: Request<ToGraphRequest>) -> Result<Response<ToGraphResponse>, Status> {
-        self.unary("ToGraph", request.into_inner(), Translator::to_graph).await
+        self.unary("ToGraph", request.into_inner(), Translator::write_graph).await
     }
 
     async fn from_graph(&self, request: Request<FromGraphRequest>) -> Result<Response<FromGraphResponse>, Status> {
-        self.unary("FromGraph", request.into_inner(), Translator::from_graph).await
+        self.unary("FromGraph", request.into_inner(), Translator::read_graph).await
     }
 
     type TranslateStreamStream = ResponseStream;
@@ -242,8 +249,9 @@ impl translator_server::Translator for Translator {
         let (responses, outbound) = mpsc::channel(32);
         let translator = self.clone();
         let mut shutdown = self.shutdown.clone();
+        let open = self.metrics.stream_opened();
         tokio::spawn(async move {
-            let _permit = permit;
+            let _held = (permit, open);
             loop {
                 let stopping = async { shutdown.wait_for(|stop| *stop).await.is_ok() };
                 let next = tokio::select! {

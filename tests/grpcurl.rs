@@ -3,93 +3,18 @@
 //! grpcurl comes from `scripts/tools.sh` (which `scripts/test` sources). Each test starts its own
 //! server on ephemeral ports, so tests are independent and can run in parallel.
 
+mod common;
+
 use std::{
-    io::{BufRead, BufReader},
     path::PathBuf,
-    process::{Child, Command, ExitStatus, Output, Stdio},
-    sync::mpsc,
-    thread,
-    time::{Duration, Instant},
+    process::{Command, Output, Stdio},
 };
 
+use common::child::{ChildServer as Server, TIMEOUT};
 use serde_json::{Value, json};
-
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 const ISOLATE_FULL: &str = r#"{"isolateDevice":{"identifier":["DEVICE_ID_ENTITY_IDENTIFIER_DEVICE_ID"],"isolationType":"ISOLATION_TYPE_FULL"}}"#;
 const ISOLATE_FULL_GRAPH: &str = r##"[{"@odata.type":"#microsoft.graph.security.isolateDeviceResponseAction","identifier":"deviceId","isolationType":"full"}]"##;
-
-/// A running `graphbridge serve`; dropping it sends SIGTERM (SIGKILL if that is not enough).
-struct Server {
-    child: Child,
-    api: String,
-    admin: String,
-}
-
-impl Server {
-    fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_graphbridge"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
-            .args(["--log-format", "json"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start graphbridge");
-        let stderr = child.stderr.take().expect("piped stderr");
-
-        // The reader keeps draining stderr after startup so the server never blocks on a full pipe.
-        let (lines_tx, lines_rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line);
-            }
-        });
-
-        // Built before the ports are known so that a failed startup still kills the child.
-        let mut server = Server { child, api: String::new(), admin: String::new() };
-        let deadline = Instant::now() + TIMEOUT;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = match lines_rx.recv_timeout(left) {
-                Ok(line) => line,
-                Err(error) => panic!("no `serving` log line ({error}); stderr so far: {seen:#?}"),
-            };
-            if let Ok(log) = serde_json::from_str::<Value>(&line)
-                && log["message"] == "serving"
-            {
-                server.api = log["api"].as_str().expect("api address").to_owned();
-                server.admin = log["admin"].as_str().expect("admin address").to_owned();
-                return server;
-            }
-            seen.push(line);
-        }
-    }
-
-    /// Sends SIGTERM and waits for the exit; idempotent.
-    fn terminate(&mut self) -> ExitStatus {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return status;
-        }
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let deadline = Instant::now() + TIMEOUT;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        self.child.wait().expect("wait for killed graphbridge")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.terminate();
-    }
-}
 
 /// grpcurl's path; a missing grpcurl fails the test rather than skipping it.
 fn grpcurl_path() -> PathBuf {
@@ -139,7 +64,7 @@ fn call(server: &Server, method: &str, request: &str) -> Vec<Value> {
 
 #[test]
 fn list_shows_translator_and_health() {
-    let server = Server::start();
+    let server = Server::start(&[], &[]);
     let stdout = grpcurl_ok(&[&server.api, "list"]);
     let services: Vec<&str> = stdout.lines().collect();
     for service in ["graphbridge.v1.Translator", "grpc.health.v1.Health"] {
@@ -149,7 +74,7 @@ fn list_shows_translator_and_health() {
 
 #[test]
 fn describe_response_action_shows_oneof_and_additional_data() {
-    let server = Server::start();
+    let server = Server::start(&[], &[]);
     let stdout = grpcurl_ok(&[&server.api, "describe", "graphbridge.v1.ResponseAction"]);
     for expected in ["oneof action", "isolate_device", "unknown", "additional_data"] {
         assert!(stdout.contains(expected), "{expected:?} missing:\n{stdout}");
@@ -158,7 +83,7 @@ fn describe_response_action_shows_oneof_and_additional_data() {
 
 #[test]
 fn to_graph_writes_graph_json() {
-    let server = Server::start();
+    let server = Server::start(&[], &[]);
     let responses = call(&server, "ToGraph", &format!(r#"{{"actions":[{ISOLATE_FULL}]}}"#));
     assert_eq!(responses.len(), 1);
     assert_eq!(responses[0]["json"].as_str(), Some(ISOLATE_FULL_GRAPH));
@@ -166,7 +91,7 @@ fn to_graph_writes_graph_json() {
 
 #[test]
 fn from_graph_reads_typed_action_and_reports_unknown_property() {
-    let server = Server::start();
+    let server = Server::start(&[], &[]);
     let graph =
         r##"[{"@odata.type":"#microsoft.graph.security.blockFileResponseAction","identifier":"sha1","newProp":"x"}]"##;
     let request = json!({ "json": graph }).to_string();
@@ -189,7 +114,7 @@ fn from_graph_reads_typed_action_and_reports_unknown_property() {
 
 #[test]
 fn translate_stream_answers_each_item_with_its_id() {
-    let server = Server::start();
+    let server = Server::start(&[], &[]);
     let request = format!(
         r#"{{"id":"a","toGraph":{{"actions":[{ISOLATE_FULL}]}}}} {{"id":"b","fromGraph":{{"json":"not json"}}}}"#
     );
@@ -203,7 +128,7 @@ fn translate_stream_answers_each_item_with_its_id() {
 
 #[test]
 fn bad_to_graph_is_invalid_argument_with_decoded_bad_request() {
-    let server = Server::start();
+    let server = Server::start(&[], &[]);
     let request = r#"{"actions":[{"isolateDevice":{"identifier":["DEVICE_ID_ENTITY_IDENTIFIER_DEVICE_ID"]}}]}"#;
     let out = grpcurl(&["-d", request, &server.api, "graphbridge.v1.Translator/ToGraph"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -220,14 +145,14 @@ fn bad_to_graph_is_invalid_argument_with_decoded_bad_request() {
 
 #[test]
 fn health_is_serving_on_api_port() {
-    let server = Server::start();
+    let server = Server::start(&[], &[]);
     let stdout = grpcurl_ok(&[&server.api, "grpc.health.v1.Health/Check"]);
     assert_eq!(messages(&stdout), [json!({ "status": "SERVING" })]);
 }
 
 #[test]
 fn health_is_serving_on_admin_port() {
-    let server = Server::start();
+    let server = Server::start(&[], &[]);
     let stdout = grpcurl_ok(&[&server.admin, "grpc.health.v1.Health/Check"]);
     assert_eq!(messages(&stdout), [json!({ "status": "SERVING" })]);
 }
@@ -235,7 +160,7 @@ fn health_is_serving_on_admin_port() {
 #[test]
 fn sigterm_exits_zero() {
     // Sent right after the `serving` line: the handler is installed before the ports are bound.
-    let mut server = Server::start();
+    let mut server = Server::start(&[], &[]);
     let status = server.terminate();
     assert!(status.success(), "graphbridge exited with {status} on SIGTERM");
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test file uses its own part of this module
 
+pub mod child;
+
 use std::{net::SocketAddr, time::Duration};
 
 use graphbridge::{
@@ -23,7 +25,8 @@ pub struct TestServer {
 pub fn config(extra: &[&str]) -> ServeConfig {
     let args = ["graphbridge", "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"];
     match config::parse(args.iter().chain(extra), |_| None).expect("valid test flags") {
-        config::Command::Serve(config) => config,
+        config::Command::Serve(config) => *config,
+        other => panic!("not serve: {other:?}"),
     }
 }
 
@@ -65,4 +68,20 @@ pub fn violations(status: &tonic::Status) -> Vec<(String, String)> {
         .get_details_bad_request()
         .map(|bad| bad.field_violations.into_iter().map(|v| (v.field, v.description)).collect())
         .unwrap_or_default()
+}
+
+/// A plain HTTP/1.1 GET: (status code, body).
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect to the admin port");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send request");
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut response))
+        .await
+        .expect("response in time")
+        .expect("read response");
+    let status = response.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("an HTTP status line");
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, body)
 }
