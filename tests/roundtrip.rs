@@ -203,7 +203,10 @@ fn assert_same_graph_json(output: &str, input: &str) -> Result<(), TestCaseError
             if key == "@odata.type" {
                 prop_assert_eq!(got.replacen("\"#", "\"", 1), want.replacen("\"#", "\"", 1));
             } else if known.contains(&key.as_str()) {
-                prop_assert_eq!(serde_json::from_str::<Json>(got).unwrap(), serde_json::from_str::<Json>(want).unwrap());
+                prop_assert_eq!(
+                    serde_json::from_str::<Json>(got).unwrap(),
+                    serde_json::from_str::<Json>(want).unwrap()
+                );
             } else {
                 prop_assert_eq!(got, want, "unknown property {} must be kept byte for byte", key);
             }
