@@ -105,6 +105,9 @@ pub struct ServeConfig {
     /// PEM CA bundle: require client certificates signed by it (mutual TLS).
     #[arg(long, requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
+    /// Tokio worker threads; 0 means one per CPU the process may use (cgroup CPU limits included).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16))]
+    pub worker_threads: u16,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -10,7 +10,11 @@ fn main() -> ExitCode {
     match command {
         config::Command::Serve(config) => {
             logging::init(config.log_format);
-            let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+            let mut runtime = tokio::runtime::Builder::new_multi_thread();
+            if config.worker_threads > 0 {
+                runtime.worker_threads(config.worker_threads.into());
+            }
+            let runtime = runtime.enable_all().build().expect("tokio runtime");
             let served = runtime.block_on(async {
                 let signal = server::termination_signal()?;
                 server::Bound::new(*config)?.serve(signal).await
