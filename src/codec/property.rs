@@ -17,8 +17,25 @@ pub enum Decoded {
     /// Valid for the property but without an exact typed form: to be kept raw.
     /// `kind` is `EnumMember` (a member this build does not know) or `RawValue`.
     Untyped { kind: UnknownDataKind, detail: String },
-    /// The JSON type is wrong for the property. `item` is the offending array index, if any.
-    WrongType { expected: &'static str, found: JsonType, item: Option<usize> },
+    /// The JSON type is wrong for the property.
+    WrongType(WrongType),
+}
+
+/// A value of the wrong JSON type.
+#[derive(Debug, PartialEq, Eq)]
+pub struct WrongType {
+    pub expected: &'static str,
+    pub found: JsonType,
+    /// The offending array index, if one item is wrong.
+    pub item: Option<usize>,
+}
+
+impl WrongType {
+    /// What is wrong with the value of `property`.
+    pub fn message(&self, property: &str) -> String {
+        let what = self.item.map_or_else(|| property.to_owned(), |i| format!("item {i} of {property}"));
+        format!("{what} must be {}, found {}", self.expected, self.found)
+    }
 }
 
 /// Reads `raw` (not null) into `slot`. The slot is changed only when the result is `Typed`.
@@ -74,7 +91,7 @@ pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
                         };
                     }
                     (None, found) => {
-                        return Decoded::WrongType { expected: "a string", found, item: Some(index) };
+                        return Decoded::WrongType(WrongType { expected: "a string", found, item: Some(index) });
                     }
                 }
             }
@@ -91,7 +108,7 @@ fn known_member(schema: &EnumSchema, graph_name: &str) -> Option<usize> {
 }
 
 fn wrong_type(expected: &'static str, raw: &Raw<'_>) -> Decoded {
-    Decoded::WrongType { expected, found: raw.json_type(), item: None }
+    Decoded::WrongType(WrongType { expected, found: raw.json_type(), item: None })
 }
 
 fn unknown_members(tokens: &[&str]) -> Decoded {
@@ -213,16 +230,18 @@ mod tests {
         let mut flags = vec![];
         assert_eq!(
             decode(Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut flags), &raw(r#"["sha1"]"#)),
-            Decoded::WrongType {
+            Decoded::WrongType(WrongType {
                 expected: "a string of comma-separated enum members",
                 found: JsonType::Array,
                 item: None
-            }
+            })
         );
+        let wrong = WrongType { expected: "a string", found: JsonType::Number, item: Some(1) };
+        assert_eq!(wrong.message("deviceGroupNames"), "item 1 of deviceGroupNames must be a string, found a number");
         let mut strings = vec![];
         assert_eq!(
             decode(Slot::Strings(&mut strings), &raw(r#"["a", 1]"#)),
-            Decoded::WrongType { expected: "a string", found: JsonType::Number, item: Some(1) }
+            Decoded::WrongType(WrongType { expected: "a string", found: JsonType::Number, item: Some(1) })
         );
     }
 

@@ -151,10 +151,14 @@ impl<'r, 'm, 'a: 'm, I: Iterator<Item = &'m Member<'a>>> TypeVisitor for ReadKno
         let mut message = M::default();
         let mut additional_data = BTreeMap::new();
         for member in members {
-            let mut member_pointer = format!("{pointer}/");
-            push_pointer_token(&mut member_pointer, &member.key);
+            // Built only for a report or a violation: most members need none.
+            let member_pointer = || {
+                let mut pointer = format!("{pointer}/");
+                push_pointer_token(&mut pointer, &member.key);
+                pointer
+            };
             let entry = |kind: UnknownDataKind, property: &str, detail: String| UnknownData {
-                pointer: member_pointer.clone(),
+                pointer: member_pointer(),
                 kind: kind.into(),
                 graph_type: M::GRAPH_NAME.to_owned(),
                 property: property.to_owned(),
@@ -181,17 +185,12 @@ impl<'r, 'm, 'a: 'm, I: Iterator<Item = &'m Member<'a>>> TypeVisitor for ReadKno
                         additional_data.insert(member.key.to_string(), raw.text.to_owned());
                     }
                 }
-                Decoded::WrongType { expected, found, item } => {
-                    let at = item.map_or(member_pointer.clone(), |i| format!("{member_pointer}/{i}"));
-                    reader.violation(&at, wrong_type_message(property.graph_name, expected, found, item));
+                Decoded::WrongType(wrong) => {
+                    let at = wrong.item.map_or_else(member_pointer, |i| format!("{}/{i}", member_pointer()));
+                    reader.violation(&at, wrong.message(property.graph_name));
                 }
             }
         }
         reader.result.actions.push(ResponseAction { additional_data, action: Some(wrap(message)) });
     }
-}
-
-pub(super) fn wrong_type_message(property: &str, expected: &str, found: JsonType, item: Option<usize>) -> String {
-    let what = item.map_or_else(|| property.to_owned(), |i| format!("item {i} of {property}"));
-    format!("{what} must be {expected}, found {found}")
 }

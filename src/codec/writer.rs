@@ -6,7 +6,6 @@ use super::{
     Error, Policy, Violation,
     json::{self, Raw, push_pointer_token, write_string},
     property::{Decoded, decode, encode},
-    reader::wrong_type_message,
     report::Report,
 };
 use crate::{
@@ -36,14 +35,12 @@ pub fn to_graph(actions: &[ResponseAction], policy: Policy, pretty: bool, max_de
     };
     writer.out.push('[');
     for (index, action) in actions.iter().enumerate() {
-        let path = format!("actions[{index}]");
         let Some(case) = &action.action else {
-            writer
-                .violations
-                .push(Violation::new(format!("{path}.action"), "no action set: exactly one case must be set"));
+            let field = format!("{}.action", action_path(index));
+            writer.violations.push(Violation::new(field, "no action set: exactly one case must be set"));
             continue;
         };
-        case.accept(WriteAction { writer: &mut writer, additional_data: &action.additional_data, path: &path });
+        case.accept(WriteAction { writer: &mut writer, additional_data: &action.additional_data, index });
     }
     writer.out.push(']');
     if !writer.violations.is_empty() {
@@ -51,6 +48,11 @@ pub fn to_graph(actions: &[ResponseAction], policy: Policy, pretty: bool, max_de
     }
     let json = if pretty { json::pretty(&writer.out) } else { writer.out };
     Ok(ToGraph { json, unknown_data: writer.unknown_data })
+}
+
+/// The proto path of the action at `index`; built only for a violation.
+fn action_path(index: usize) -> String {
+    format!("actions[{index}]")
 }
 
 struct Writer {
@@ -84,21 +86,21 @@ impl Report for Writer {
 /// One action object being written.
 struct Object<'w> {
     writer: &'w mut Writer,
-    path: &'w str,
+    index: usize,
     graph_type: &'w str,
     /// Output length before this object, to take it back if it is dropped.
     start: usize,
 }
 
 impl<'w> Object<'w> {
-    fn open(writer: &'w mut Writer, path: &'w str, graph_type: &'w str, odata_type: &str) -> Self {
+    fn open(writer: &'w mut Writer, index: usize, graph_type: &'w str, odata_type: &str) -> Self {
         let start = writer.out.len();
         if writer.written > 0 {
             writer.out.push(',');
         }
         writer.out.push_str("{\"@odata.type\":");
         write_string(&mut writer.out, odata_type);
-        Object { writer, path, graph_type, start }
+        Object { writer, index, graph_type, start }
     }
 
     fn key(&mut self, key: &str) {
@@ -118,7 +120,7 @@ impl<'w> Object<'w> {
     }
 
     fn additional_data_path(&self, key: &str) -> String {
-        format!("{}.additional_data[{key:?}]", self.path)
+        format!("{}.additional_data[{key:?}]", action_path(self.index))
     }
 
     /// A report entry for the member `key`, pointing into the output (or, when the policy
@@ -197,22 +199,22 @@ impl<'w> Object<'w> {
 struct WriteAction<'w> {
     writer: &'w mut Writer,
     additional_data: &'w BTreeMap<String, String>,
-    path: &'w str,
+    index: usize,
 }
 
 impl ActionVisitor for WriteAction<'_> {
     type Output = ();
 
     fn known<M: GraphType>(self, message: &M) {
-        let WriteAction { writer, additional_data, path } = self;
-        let mut object = Object::open(writer, path, M::GRAPH_NAME, M::ODATA_TYPE);
+        let WriteAction { writer, additional_data, index } = self;
+        let mut object = Object::open(writer, index, M::GRAPH_NAME, M::ODATA_TYPE);
         for property in M::PROPERTIES {
             let value = (property.get)(message);
-            let field_path = format!("{path}.{}.{}", M::CASE_NAME, property.proto_name);
+            let field_path = || format!("{}.{}.{}", action_path(index), M::CASE_NAME, property.proto_name);
             let raw = additional_data.get(property.graph_name);
             if value.is_set() {
                 if raw.is_some() {
-                    let description = format!("also set as the typed field {field_path}; set one or the other");
+                    let description = format!("also set as the typed field {}; set one or the other", field_path());
                     let violation = Violation::new(object.additional_data_path(property.graph_name), description);
                     object.writer.violations.push(violation);
                     continue;
@@ -220,7 +222,7 @@ impl ActionVisitor for WriteAction<'_> {
                 object.key(property.graph_name);
                 if let Err(problems) = encode(value, &mut object.writer.out) {
                     for problem in problems {
-                        let at = problem.item.map_or_else(|| field_path.clone(), |i| format!("{field_path}[{i}]"));
+                        let at = problem.item.map_or_else(field_path, |i| format!("{}[{i}]", field_path()));
                         object.writer.violations.push(Violation::new(at, problem.description));
                     }
                 }
@@ -230,14 +232,14 @@ impl ActionVisitor for WriteAction<'_> {
                 {
                     let description =
                         format!("required: the value of Graph property {} was dropped", property.graph_name);
-                    object.writer.violations.push(Violation::new(field_path, description));
+                    object.writer.violations.push(Violation::new(field_path(), description));
                 }
             } else if property.required {
                 let mut description = format!("required: Graph property {} must be set", property.graph_name);
                 if let Value::Enum(schema, _) = value {
                     description.push_str(&format!(" ({} is not a member)", schema.unspecified));
                 }
-                object.writer.violations.push(Violation::new(field_path, description));
+                object.writer.violations.push(Violation::new(field_path(), description));
             }
         }
         object.write_unknown_properties(additional_data.iter().filter(|(key, _)| M::property(key).is_none()), true);
@@ -245,27 +247,27 @@ impl ActionVisitor for WriteAction<'_> {
     }
 
     fn unknown(self, message: &UnknownResponseAction) {
-        let WriteAction { writer, additional_data, path } = self;
+        let WriteAction { writer, additional_data, index } = self;
         let name = message.odata_type.strip_prefix('#').unwrap_or(&message.odata_type);
-        let field = format!("{path}.unknown.odata_type");
+        let field = || format!("{}.unknown.odata_type", action_path(index));
         if name.is_empty() {
             writer.violations.push(Violation::new(
-                field,
+                field(),
                 "required: the Graph type name, e.g. microsoft.graph.security.newResponseAction",
             ));
             return;
         }
         if let Some(case) = Action::with_type(name, CaseName) {
-            writer.violations.push(Violation::new(field, format!("{name} is a known type: use the case {case}")));
+            writer.violations.push(Violation::new(field(), format!("{name} is a known type: use the case {case}")));
             return;
         }
-        let mut object = Object::open(writer, path, name, &format!("#{name}"));
+        let mut object = Object::open(writer, index, name, &format!("#{name}"));
         let entry = object.entry(
             UnknownDataKind::Type,
             "@odata.type",
             "",
             format!("unknown type \"{name}\""),
-            format!("{path}.unknown"),
+            format!("{}.unknown", action_path(index)),
         );
         if !object.writer.keep_unknown(entry) {
             object.discard();
@@ -294,9 +296,9 @@ fn write_raw_property<M: GraphType>(
             let entry = object.entry(kind, graph_name, graph_name, detail, object.additional_data_path(graph_name));
             object.writer.keep_untyped(entry)
         }
-        Decoded::WrongType { expected, found, item } => {
+        Decoded::WrongType(wrong) => {
             let path = object.additional_data_path(graph_name);
-            object.writer.violations.push(Violation::new(path, wrong_type_message(graph_name, expected, found, item)));
+            object.writer.violations.push(Violation::new(path, wrong.message(graph_name)));
             return true;
         }
     };
