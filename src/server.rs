@@ -34,14 +34,25 @@ pub enum ServerError {
     Bind { addr: SocketAddr, port: &'static str, source: io::Error },
     #[error("cannot read {}: {source}", path.display())]
     ReadTls { path: PathBuf, source: io::Error },
-    #[error("invalid TLS settings: {0}")]
-    Tls(tonic::transport::Error),
+    #[error("invalid TLS settings ({files}): {}", error_chain(.source))]
+    Tls { files: String, source: tonic::transport::Error },
     #[error("reflection descriptors are invalid: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("cannot install signal handlers: {0}")]
     Signal(io::Error),
     #[error("{port} port failed: {source}")]
     Serve { port: &'static str, source: tonic::transport::Error },
+}
+
+/// `error` and its sources: tonic's transport errors say only "transport error" themselves.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// Both ports bound (so a taken port or a bad certificate fails at start), not yet serving.
@@ -69,8 +80,17 @@ fn tls_config(config: &ServeConfig) -> Result<Option<ServerTlsConfig>, ServerErr
         tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
     }
     // Validates the PEM now rather than at the first connection.
-    Server::builder().tls_config(tls.clone()).map_err(ServerError::Tls)?;
+    Server::builder().tls_config(tls.clone()).map_err(|source| tls_error(config, source))?;
     Ok(Some(tls))
+}
+
+fn tls_error(config: &ServeConfig, source: tonic::transport::Error) -> ServerError {
+    let files: Vec<String> =
+        [("--tls-cert", &config.tls_cert), ("--tls-key", &config.tls_key), ("--tls-client-ca", &config.tls_client_ca)]
+            .into_iter()
+            .filter_map(|(flag, path)| path.as_ref().map(|path| format!("{flag} {}", path.display())))
+            .collect();
+    ServerError::Tls { files: files.join(", "), source }
 }
 
 impl Bound {
@@ -124,7 +144,7 @@ impl Bound {
             .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))
             .max_concurrent_streams(config.max_concurrent_streams);
         if let Some(tls) = self.tls.clone() {
-            api = api.tls_config(tls).map_err(ServerError::Tls)?;
+            api = api.tls_config(tls).map_err(|source| tls_error(config, source))?;
         }
         // tonic-types' descriptors let grpcurl decode google.rpc.BadRequest details.
         let api_routes = Routes::new(translator).add_service(health_service());

@@ -10,7 +10,7 @@ use tracing::Level;
 
 use crate::{
     codec::{self, Policy},
-    metrics::Metrics,
+    metrics::{Metrics, code_label},
     pb::{
         FromGraphRequest, FromGraphResponse, ToGraphRequest, ToGraphResponse, TranslateStreamRequest,
         TranslateStreamResponse, UnknownDataPolicy, translate_stream_request, translate_stream_response,
@@ -70,10 +70,12 @@ impl From<RequestError> for Status {
             RequestError::Codec(error) => (error.into(), Level::DEBUG),
             RequestError::Bug(_) => (Status::internal(message), Level::ERROR),
         };
+        // Debug only: the message may quote the caller's data (an unknown member, a key).
+        let (code, error) = (code_label(status.code()), status.message());
         match level {
-            Level::ERROR => tracing::error!(code = ?status.code(), message = status.message(), "request failed"),
-            Level::WARN => tracing::warn!(code = ?status.code(), message = status.message(), "request failed"),
-            _ => tracing::debug!(code = ?status.code(), message = status.message(), "request refused"),
+            Level::ERROR => tracing::error!(code, error, "request failed"),
+            Level::WARN => tracing::warn!(code, error, "request failed"),
+            _ => tracing::debug!(code, error, "request refused"),
         }
         status
     }

@@ -51,7 +51,7 @@ async fn steady_client(api: std::net::SocketAddr) -> Outcome {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_under_load_loses_no_accepted_call_and_exits_zero() {
     // Debug logs have one line per answered request: the server's own count of accepted calls.
-    let flags = ["--prestop-delay", "300ms", "--drain-timeout", "5s"];
+    let flags = ["--prestop-delay", "300ms", "--drain-timeout", "5s", "--log-format", "json"];
     let mut server = ChildServer::start(&flags, &[("RUST_LOG", "graphbridge=debug")]);
     let (api, admin) = (addr(&server.api), addr(&server.admin));
     let clients: Vec<_> = (0..6).map(|_| tokio::spawn(steady_client(api))).collect();

@@ -23,11 +23,13 @@ pub struct ChildServer {
 }
 
 impl ChildServer {
-    /// Starts `graphbridge serve` with JSON logs, `extra` flags and `env`, and waits for `serving`.
+    /// Starts `graphbridge serve` on ephemeral ports with `extra` flags and `env` (nothing of the
+    /// test's own RUST_LOG), and waits for the `serving` line, in either log format.
     pub fn start(extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_graphbridge"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
             .args(extra)
+            .env_remove("RUST_LOG")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -38,8 +40,15 @@ impl ChildServer {
         // Keeps draining stderr so the server never blocks on a full pipe.
         let (lines_tx, lines) = mpsc::channel();
         thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line);
+            let mut stderr = BufReader::new(stderr);
+            let mut line = Vec::new();
+            // Bytes, not `lines()`: a line that is not UTF-8 must reach the assertions too.
+            while stderr.read_until(b'\n', &mut line).is_ok_and(|read| read > 0) {
+                let text = String::from_utf8_lossy(&line).trim_end_matches('\n').to_owned();
+                if lines_tx.send(text).is_err() {
+                    break;
+                }
+                line.clear();
             }
         });
         let mut server = ChildServer { child, api: String::new(), admin: String::new(), lines, seen: Vec::new() };
@@ -50,11 +59,8 @@ impl ChildServer {
                 Err(error) => panic!("no `serving` log line ({error}); stderr so far: {:#?}", server.seen),
             };
             server.seen.push(line.clone());
-            if let Ok(log) = serde_json::from_str::<Value>(&line)
-                && log["message"] == "serving"
-            {
-                server.api = log["api"].as_str().expect("api address").to_owned();
-                server.admin = log["admin"].as_str().expect("admin address").to_owned();
+            if let Some((api, admin)) = serving_addresses(&line) {
+                (server.api, server.admin) = (api, admin);
                 return server;
             }
         }
@@ -95,6 +101,31 @@ impl ChildServer {
         self.seen.extend(self.lines.try_iter());
         self.seen.clone()
     }
+
+    /// SIGTERM, asserts a clean exit, and returns every line the server wrote.
+    pub fn stop(mut self) -> Vec<String> {
+        let status = self.terminate();
+        assert!(status.success(), "graphbridge exited with {status} on SIGTERM");
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => self.seen.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return std::mem::take(&mut self.seen),
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("stderr still open after exit: {:#?}", self.seen),
+            }
+        }
+    }
+}
+
+/// The API and admin addresses from the `serving` line, as JSON (`{"message":"serving","api":..}`)
+/// or text (`... serving api=127.0.0.1:1 admin=127.0.0.1:2 ...`).
+pub fn serving_addresses(line: &str) -> Option<(String, String)> {
+    if let Ok(log) = serde_json::from_str::<Value>(line) {
+        let address = |key: &str| log[key].as_str().map(str::to_owned);
+        return (log["message"] == "serving").then(|| address("api").zip(address("admin"))).flatten();
+    }
+    let field = |name: &str| line.split_whitespace().find_map(|word| word.strip_prefix(name)).map(str::to_owned);
+    line.contains(": serving ").then(|| field("api=").zip(field("admin="))).flatten()
 }
 
 impl Drop for ChildServer {
