@@ -14,6 +14,7 @@ const ENV_PREFIX: &str = "GRAPHBRIDGE_";
 #[command(
     name = "graphbridge",
     version,
+    propagate_version = true,
     about = "Translates protobuf <-> Microsoft Graph security OData JSON over gRPC"
 )]
 struct Cli {
@@ -76,6 +77,11 @@ pub struct ServeConfig {
     /// calls are refused at once with RESOURCE_EXHAUSTED. Health and reflection are not limited.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_concurrent_requests: u32,
+    /// Request bytes translated at once, across all calls and streams; a call that would go over
+    /// is refused at once with RESOURCE_EXHAUSTED. Memory peaks at about 4x this, plus the
+    /// requests being received. At least --max-message-bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..))]
+    pub max_in_flight_bytes: u32,
     /// Longest a ToGraph or FromGraph call may take before DEADLINE_EXCEEDED (e.g. 500ms, 30s).
     #[arg(long, default_value = "30s", value_parser = parse_positive_duration)]
     pub request_timeout: Duration,
@@ -151,7 +157,24 @@ where
         })
     });
     let matches = command.try_get_matches_from(args)?;
-    Ok(Cli::from_arg_matches(&matches)?.command)
+    let command = Cli::from_arg_matches(&matches)?.command;
+    if let Command::Serve(config) = &command {
+        config.validate().map_err(|message| clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, message))?;
+    }
+    Ok(command)
+}
+
+impl ServeConfig {
+    /// Rules between settings, which clap checks one at a time.
+    fn validate(&self) -> Result<(), String> {
+        if self.max_in_flight_bytes < self.max_message_bytes {
+            return Err(format!(
+                "--max-in-flight-bytes ({}) must be at least --max-message-bytes ({}): a largest request could never run\n",
+                self.max_in_flight_bytes, self.max_message_bytes
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `--admin-listen` -> `GRAPHBRIDGE_ADMIN_LISTEN`.
@@ -221,10 +244,30 @@ mod tests {
             (&["--request-timeout", "0s"], &[]),
             (&["--tls-cert", "cert.pem"], &[]),
             (&[], &[("GRAPHBRIDGE_TLS_CLIENT_CA", "ca.pem")]),
+            (&["--max-message-bytes", "16777216"], &[]),
         ] {
             let error = serve(args, env).unwrap_err().to_string();
             assert!(error.contains("--"), "{error}");
         }
+    }
+
+    /// Kubernetes injects `<SERVICE>_PORT`, `<SERVICE>_SERVICE_HOST`, … for a Service named
+    /// graphbridge; a flag whose variable matched one would silently receive `tcp://…`.
+    #[test]
+    fn no_environment_variable_collides_with_kubernetes_service_links() {
+        let command = Cli::command();
+        let serve = command.find_subcommand("serve").unwrap();
+        for long in serve.get_arguments().filter_map(|a| a.get_long()) {
+            let name = env_name(long);
+            let rest = name.strip_prefix("GRAPHBRIDGE_").unwrap();
+            assert!(rest != "PORT" && !rest.starts_with("PORT_") && !rest.starts_with("SERVICE_"), "{name}");
+        }
+    }
+
+    #[test]
+    fn version_works_after_a_subcommand_as_the_image_entrypoint_passes_it() {
+        let version = parse(["graphbridge", "serve", "--version"], |_| None).unwrap_err();
+        assert_eq!(version.kind(), clap::error::ErrorKind::DisplayVersion);
     }
 
     #[test]

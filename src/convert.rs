@@ -43,6 +43,7 @@ const OFFLINE: Limits = Limits {
     max_message_bytes: usize::MAX,
     max_json_depth: codec::DEFAULT_MAX_DEPTH,
     max_concurrent_requests: 1,
+    max_in_flight_bytes: usize::MAX,
     request_timeout: std::time::Duration::MAX,
 };
 

@@ -119,6 +119,7 @@ impl Bound {
             max_message_bytes,
             max_json_depth: config.max_json_depth as usize,
             max_concurrent_requests: config.max_concurrent_requests as usize,
+            max_in_flight_bytes: config.max_in_flight_bytes as usize,
             request_timeout: config.request_timeout,
         };
         let metrics = Arc::new(Metrics::default());

@@ -32,6 +32,8 @@ pub struct Limits {
     pub max_json_depth: usize,
     /// Translator requests and streams served at once.
     pub max_concurrent_requests: usize,
+    /// Request bytes being translated at once (a translation holds about 4x its request).
+    pub max_in_flight_bytes: usize,
     /// Longest a unary call may take.
     pub request_timeout: Duration,
 }
@@ -45,6 +47,10 @@ pub enum RequestError {
         "graphbridge is at its limit of {limit} concurrent requests (--max-concurrent-requests); retry with backoff"
     )]
     Overloaded { limit: usize },
+    #[error(
+        "graphbridge is translating its limit of {limit} request bytes at once (--max-in-flight-bytes); retry with backoff"
+    )]
+    OverBudget { limit: usize },
     #[error("translation took longer than {after:?} (--request-timeout)")]
     Timeout { after: Duration },
     #[error("{field}: {value} is not a graphbridge.v1.UnknownDataPolicy value")]
@@ -63,7 +69,9 @@ impl From<RequestError> for Status {
         let message = error.to_string();
         let (status, level) = match error {
             RequestError::TooLarge { .. } => (Status::resource_exhausted(message), Level::DEBUG),
-            RequestError::Overloaded { .. } => (Status::resource_exhausted(message), Level::DEBUG),
+            RequestError::Overloaded { .. } | RequestError::OverBudget { .. } => {
+                (Status::resource_exhausted(message), Level::DEBUG)
+            }
             RequestError::Timeout { .. } => (Status::deadline_exceeded(message), Level::WARN),
             RequestError::BadPolicy { field, .. } => (invalid_field(field, message), Level::DEBUG),
             RequestError::MissingRequest => (invalid_field("request", message), Level::DEBUG),
@@ -85,20 +93,27 @@ fn invalid_field(field: &str, message: String) -> Status {
     codec::Error::Invalid(vec![codec::Violation::new(field, message)]).into()
 }
 
+/// Permits of the in-flight byte budget are KiB: a u32 count covers any sane budget.
+const BUDGET_UNIT: usize = 1024;
+
 /// The Translator service. Cheap to clone: clones share limits, metrics and permits.
 #[derive(Clone)]
 pub struct Translator {
     limits: Limits,
     metrics: Arc<Metrics>,
-    permits: Arc<Semaphore>,
+    /// One per request (or open stream) being served.
+    requests: Arc<Semaphore>,
+    /// The in-flight byte budget, in BUDGET_UNITs.
+    bytes: Arc<Semaphore>,
     /// Becomes true when the server shuts down: open streams stop reading.
     shutdown: watch::Receiver<bool>,
 }
 
 impl Translator {
     pub fn new(limits: Limits, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) -> Self {
-        let permits = Arc::new(Semaphore::new(limits.max_concurrent_requests));
-        Self { limits, metrics, permits, shutdown }
+        let requests = Arc::new(Semaphore::new(limits.max_concurrent_requests));
+        let bytes = Arc::new(Semaphore::new(limits.max_in_flight_bytes / BUDGET_UNIT));
+        Self { limits, metrics, requests, bytes, shutdown }
     }
 
     fn write_graph(&self, request: &ToGraphRequest) -> Result<ToGraphResponse, RequestError> {
@@ -117,12 +132,13 @@ impl Translator {
     fn stream_item(&self, item: TranslateStreamRequest) -> TranslateStreamResponse {
         use translate_stream_request::Request as In;
         use translate_stream_response::Result as Out;
-        let call = self.metrics.start("TranslateStream", item.encoded_len());
-        let result = match &item.request {
+        let item_bytes = item.encoded_len();
+        let call = self.metrics.start("TranslateStream", item_bytes);
+        let result = self.admit_bytes("TranslateStream", item_bytes).and_then(|_bytes| match &item.request {
             Some(In::ToGraph(request)) => self.write_graph(request).map(Out::ToGraph),
             Some(In::FromGraph(request)) => self.read_graph(request).map(Out::FromGraph),
             None => Err(RequestError::MissingRequest),
-        };
+        });
         let result = result.unwrap_or_else(|error| Out::Error(rpc_status(&Status::from(error))));
         let response = TranslateStreamResponse { id: item.id, result: Some(result) };
         let code = match &response.result {
@@ -133,10 +149,20 @@ impl Translator {
         response
     }
 
-    fn permit(&self, method: &'static str) -> Result<OwnedSemaphorePermit, RequestError> {
-        self.permits.clone().try_acquire_owned().map_err(|_| {
+    /// A place among the requests served at once, or RESOURCE_EXHAUSTED at once.
+    fn admit_request(&self, method: &'static str) -> Result<OwnedSemaphorePermit, RequestError> {
+        self.requests.clone().try_acquire_owned().map_err(|_| {
             self.metrics.shed(method);
             RequestError::Overloaded { limit: self.limits.max_concurrent_requests }
+        })
+    }
+
+    /// A share of the in-flight byte budget for a request of `bytes`, or RESOURCE_EXHAUSTED at once.
+    fn admit_bytes(&self, method: &'static str, bytes: usize) -> Result<OwnedSemaphorePermit, RequestError> {
+        let units = u32::try_from(bytes.div_ceil(BUDGET_UNIT)).unwrap_or(u32::MAX);
+        self.bytes.clone().try_acquire_many_owned(units).map_err(|_| {
+            self.metrics.shed(method);
+            RequestError::OverBudget { limit: self.limits.max_in_flight_bytes }
         })
     }
 
@@ -157,14 +183,17 @@ impl Translator {
         let result = if request_bytes > limit {
             Err(RequestError::TooLarge { field: "request", size: request_bytes, limit })
         } else {
-            match self.permit(method) {
+            let admitted = self
+                .admit_request(method)
+                .and_then(|request| self.admit_bytes(method, request_bytes).map(|bytes| (request, bytes)));
+            match admitted {
                 Err(error) => Err(error),
-                Ok(_permit) if request_bytes <= INLINE_REQUEST_BYTES => translate(self, &request),
-                Ok(permit) => {
+                Ok(_admitted) if request_bytes <= INLINE_REQUEST_BYTES => translate(self, &request),
+                Ok(admitted) => {
                     let this = self.clone();
-                    // The permit goes with the work, which may outlive a timed-out call.
+                    // The permits go with the work, which may outlive a timed-out call.
                     let work = tokio::task::spawn_blocking(move || {
-                        let _permit = permit;
+                        let _admitted = admitted;
                         translate(&this, &request)
                     });
                     match tokio::time::timeout(self.limits.request_timeout, work).await {
@@ -246,7 +275,7 @@ impl translator_server::Translator for Translator {
         &self,
         request: Request<Streaming<TranslateStreamRequest>>,
     ) -> Result<Response<ResponseStream>, Status> {
-        let permit = self.permit("TranslateStream")?;
+        let permit = self.admit_request("TranslateStream")?;
         let mut inbound = request.into_inner();
         let (responses, outbound) = mpsc::channel(32);
         let translator = self.clone();
@@ -277,5 +306,41 @@ impl translator_server::Translator for Translator {
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(outbound))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn translator(max_in_flight_bytes: usize, max_concurrent_requests: usize) -> Translator {
+        let limits = Limits {
+            max_message_bytes: 4096,
+            max_json_depth: codec::DEFAULT_MAX_DEPTH,
+            max_concurrent_requests,
+            max_in_flight_bytes,
+            request_timeout: Duration::from_secs(1),
+        };
+        Translator::new(limits, Arc::new(Metrics::default()), watch::channel(false).1)
+    }
+
+    #[test]
+    fn the_byte_budget_refuses_what_would_go_over_and_frees_on_drop() {
+        let translator = translator(10 * 1024, 8);
+        let held = translator.admit_bytes("FromGraph", 6 * 1024).unwrap();
+        let refused = translator.admit_bytes("FromGraph", 5 * 1024).unwrap_err();
+        assert!(matches!(refused, RequestError::OverBudget { limit: 10240 }), "{refused:?}");
+        assert_eq!(Status::from(refused).code(), Code::ResourceExhausted);
+        let _small = translator.admit_bytes("FromGraph", 4 * 1024).unwrap();
+        drop(held);
+        let _again = translator.admit_bytes("FromGraph", 6 * 1024).expect("freed when the request ended");
+    }
+
+    #[test]
+    fn the_request_limit_counts_requests_whatever_their_size() {
+        let translator = translator(1024 * 1024, 2);
+        let _first = translator.admit_request("ToGraph").unwrap();
+        let _second = translator.admit_request("ToGraph").unwrap();
+        assert!(matches!(translator.admit_request("ToGraph"), Err(RequestError::Overloaded { limit: 2 })));
     }
 }
