@@ -35,6 +35,8 @@ fn main() -> BuildResult {
         // Deterministic output: additional_data is written back in key order.
         .btree_map(".")
         .extern_path(".google.rpc", "::tonic_types::pb")
+        // Undecodable requests are INVALID_ARGUMENT, not tonic-prost's INTERNAL.
+        .codec_path("crate::wire::Codec")
         .compile_fds(compiler.file_descriptor_set())?;
 
     // compile_fds prints no rerun-if-changed lines of its own.

@@ -15,3 +15,4 @@ pub mod pb;
 pub mod schema;
 pub mod server;
 pub mod service;
+pub mod wire;

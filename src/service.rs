@@ -222,8 +222,9 @@ impl Translator {
 pub fn to_graph(limits: &Limits, request: &ToGraphRequest) -> Result<ToGraphResponse, RequestError> {
     let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
     let written = codec::to_graph(&request.actions, policy, request.pretty, limits.max_json_depth)?;
-    limits.check_size("json (the output)", written.json.len())?;
-    Ok(ToGraphResponse { json: written.json, unknown_data: written.unknown_data })
+    let response = ToGraphResponse { json: written.json, unknown_data: written.unknown_data };
+    limits.check_size("the response", response.encoded_len())?;
+    Ok(response)
 }
 
 /// FromGraph, checked against `limits`.
@@ -231,7 +232,10 @@ pub fn from_graph(limits: &Limits, request: &FromGraphRequest) -> Result<FromGra
     limits.check_size("json", request.json.len())?;
     let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
     let read = codec::from_graph(&request.json, policy, limits.max_json_depth)?;
-    Ok(FromGraphResponse { actions: read.actions, unknown_data: read.unknown_data })
+    // The unknown-data report can outgrow its input (an entry per tiny unknown property).
+    let response = FromGraphResponse { actions: read.actions, unknown_data: read.unknown_data };
+    limits.check_size("the response", response.encoded_len())?;
+    Ok(response)
 }
 
 impl Limits {

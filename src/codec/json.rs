@@ -4,7 +4,11 @@
 //! this scanner rejects duplicates at every depth, bounds nesting, rejects lone surrogates and
 //! hands back every value as its exact source slice, so unknown data is kept byte for byte.
 
-use std::{borrow::Cow, collections::HashSet, fmt};
+use std::{
+    borrow::Cow,
+    collections::HashSet,
+    fmt::{self, Write as _},
+};
 
 /// A syntax error: where it is (byte offset and JSON pointer) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +26,16 @@ impl SyntaxError {
         let before = &src[..floor_char_boundary(src, self.offset)];
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
+    }
+
+    /// Prefixes the pointer with the reference token `token` writes, as the error leaves the
+    /// container that holds the failed value.
+    fn within(mut self, token: impl FnOnce(&mut String)) -> Self {
+        let mut pointer = String::from("/");
+        token(&mut pointer);
+        pointer.push_str(&self.pointer);
+        self.pointer = pointer;
+        self
     }
 }
 
@@ -63,9 +77,17 @@ pub struct Raw<'a> {
     pub text: &'a str,
     /// Byte offset of `text` in the whole input.
     pub offset: usize,
+    /// False when this is known to be a string without escapes, whose text between the quotes
+    /// is then the string itself (the scanner knows it; it saves scanning the string again).
+    may_have_escapes: bool,
 }
 
 impl<'a> Raw<'a> {
+    /// `text`, already validated as one JSON value, at `offset` in the whole input.
+    pub fn new(text: &'a str, offset: usize) -> Self {
+        Self { text, offset, may_have_escapes: true }
+    }
+
     pub fn json_type(&self) -> JsonType {
         match self.text.as_bytes()[0] {
             b'n' => JsonType::Null,
@@ -79,26 +101,52 @@ impl<'a> Raw<'a> {
 
     /// The decoded string, if this is a string.
     pub fn as_str(&self) -> Option<Cow<'a, str>> {
-        (self.json_type() == JsonType::String).then(|| {
-            let mut scanner = Scanner::new(self.text, usize::MAX);
-            scanner.string().expect("validated when scanned")
-        })
+        match self.json_type() {
+            JsonType::String if !self.may_have_escapes => Some(Cow::Borrowed(&self.text[1..self.text.len() - 1])),
+            JsonType::String => Some(Scanner::new(self.text, usize::MAX).string().expect("validated when scanned")),
+            _ => None,
+        }
     }
 
     /// The items of an array, if this is an array.
     pub fn items(&self) -> Option<Vec<Raw<'a>>> {
+        self.iter_items().map(Iterator::collect)
+    }
+
+    /// The items of an array, if this is an array, without collecting them.
+    pub fn iter_items(&self) -> Option<Items<'a>> {
         (self.json_type() == JsonType::Array).then(|| {
             let mut scanner = Scanner::new(self.text, usize::MAX);
-            let mut items = Vec::new();
-            scanner
-                .array(0, |s, _| {
-                    items.push(s.value(1)?);
-                    Ok(())
-                })
-                .expect("validated when scanned");
-            items.iter_mut().for_each(|item| item.offset += self.offset);
-            items
+            scanner.pos = 1; // after the '['
+            let done = scanner.peek() == Some(b']');
+            Items { scanner, base: self.offset, done }
         })
+    }
+}
+
+/// The items of a validated array.
+pub struct Items<'a> {
+    /// Positioned at the next item.
+    scanner: Scanner<'a>,
+    /// Offset of the array in the whole input.
+    base: usize,
+    done: bool,
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = Raw<'a>;
+
+    fn next(&mut self) -> Option<Raw<'a>> {
+        if self.done {
+            return None;
+        }
+        let mut item = self.scanner.value(1).expect("validated when scanned");
+        item.offset += self.base;
+        match self.scanner.peek() {
+            Some(b',') => self.scanner.pos += 1,
+            _ => self.done = true,
+        }
+        Some(item)
     }
 }
 
@@ -109,18 +157,17 @@ pub struct Member<'a> {
     pub value: Raw<'a>,
 }
 
-enum Segment<'a> {
-    Key(Cow<'a, str>),
-    Index(usize),
-}
-
 /// A cursor over JSON text that validates as it goes.
+///
+/// The happy path allocates only for keys with escapes and for one stack of keys (duplicate
+/// detection) shared by all the objects it reads. The JSON pointer of an error is built as the
+/// error leaves each array and object, so no path is kept while scanning.
 pub struct Scanner<'a> {
     src: &'a str,
     pos: usize,
     max_depth: usize,
-    /// Path to the value being read, for error pointers.
-    path: Vec<Segment<'a>>,
+    /// Keys of the objects being read, innermost last, to detect duplicates.
+    keys: Vec<Cow<'a, str>>,
 }
 
 type Result<T> = std::result::Result<T, SyntaxError>;
@@ -128,31 +175,46 @@ type Result<T> = std::result::Result<T, SyntaxError>;
 /// Objects with more members than this check duplicates with a hash set instead of a scan.
 const LINEAR_KEY_CHECK: usize = 16;
 
+/// Bytes that end a run of plain string content: the quote, the backslash, control characters.
+static STRING_SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// The quotes, backslashes and control characters among the 8 bytes of `chunk` (little endian),
+/// found 8 at a time with the classic "has zero byte" and "has byte less than" bit tricks: the
+/// lowest set bit is the high bit of the first such byte (bits above it may be false positives).
+fn special_bytes(chunk: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let quotes = zero_bytes(chunk ^ (ONES * u64::from(b'"')));
+    let backslashes = zero_bytes(chunk ^ (ONES * u64::from(b'\\')));
+    let controls = chunk.wrapping_sub(ONES * 0x20) & !chunk & HIGH;
+    quotes | backslashes | controls
+}
+
 impl<'a> Scanner<'a> {
     /// `max_depth` bounds the nesting of arrays and objects, the outermost being depth 1.
     pub fn new(src: &'a str, max_depth: usize) -> Self {
-        Self { src, pos: 0, max_depth, path: Vec::new() }
+        Self { src, pos: 0, max_depth, keys: Vec::new() }
     }
 
     fn bytes(&self) -> &'a [u8] {
         self.src.as_bytes()
     }
 
+    /// An error at `offset`; its pointer is completed by the containers it leaves.
+    #[cold]
     fn error(&self, offset: usize, message: impl Into<String>) -> SyntaxError {
-        SyntaxError { offset, pointer: self.pointer(), message: message.into() }
-    }
-
-    /// RFC 6901 pointer of the current path.
-    pub fn pointer(&self) -> String {
-        let mut out = String::new();
-        for segment in &self.path {
-            out.push('/');
-            match segment {
-                Segment::Key(key) => push_pointer_token(&mut out, key),
-                Segment::Index(i) => out.push_str(&i.to_string()),
-            }
-        }
-        out
+        SyntaxError { offset, pointer: String::new(), message: message.into() }
     }
 
     pub fn skip_ws(&mut self) {
@@ -188,6 +250,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[cold]
     fn unexpected(&self, expected: &str) -> SyntaxError {
         match self.src[self.pos..].chars().next() {
             None => self.error(self.pos, format!("unexpected end of input, expected {expected}")),
@@ -205,22 +268,29 @@ impl<'a> Scanner<'a> {
 
     /// Scans one value of any type at nesting `depth` (the depth a container here would have)
     /// and returns its text.
+    #[inline]
     pub fn value(&mut self, depth: usize) -> Result<Raw<'a>> {
-        let start = match self.peek() {
-            Some(_) => self.pos,
-            None => return Err(self.unexpected("a JSON value")),
-        };
-        match self.bytes()[start] {
-            b'{' => self.object(depth, |s, _| s.value(depth + 1).map(drop))?,
-            b'[' => self.array(depth, |s, _| s.value(depth + 1).map(drop))?,
-            b'"' => self.string().map(drop)?,
-            b't' => self.literal("true")?,
-            b'f' => self.literal("false")?,
-            b'n' => self.literal("null")?,
-            b'-' | b'0'..=b'9' => self.number()?,
+        // Strings, the most common values, are scanned right here; other values by `non_string`.
+        if self.peek() != Some(b'"') {
+            return self.non_string(depth);
+        }
+        let start = self.pos;
+        let may_have_escapes = self.skip_string()?;
+        Ok(Raw { text: &self.src[start..self.pos], offset: start, may_have_escapes })
+    }
+
+    fn non_string(&mut self, depth: usize) -> Result<Raw<'a>> {
+        let start = self.pos;
+        match self.bytes().get(start) {
+            Some(b'{') => self.object(depth, |s, _| s.value(depth + 1).map(drop))?,
+            Some(b'[') => self.array(depth, |s, _| s.value(depth + 1).map(drop))?,
+            Some(b't') => self.literal("true")?,
+            Some(b'f') => self.literal("false")?,
+            Some(b'n') => self.literal("null")?,
+            Some(b'-' | b'0'..=b'9') => self.number()?,
             _ => return Err(self.unexpected("a JSON value")),
         }
-        Ok(Raw { text: &self.src[start..self.pos], offset: start })
+        Ok(Raw { text: &self.src[start..self.pos], offset: start, may_have_escapes: false })
     }
 
     /// Scans an object at `depth`, calling `member(scanner, key)` with the scanner positioned at
@@ -232,40 +302,37 @@ impl<'a> Scanner<'a> {
     ) -> Result<()> {
         self.enter(depth)?;
         self.expect_byte(b'{', "'{'")?;
-        let mut keys: Vec<Cow<'a, str>> = Vec::new();
-        let mut key_set: HashSet<Cow<'a, str>> = HashSet::new();
         if self.peek() == Some(b'}') {
             self.pos += 1;
             return Ok(());
         }
+        // This object's keys are keys[first..]; past LINEAR_KEY_CHECK of them, also in key_set.
+        let first = self.keys.len();
+        let mut key_set: Option<HashSet<Cow<'a, str>>> = None;
         loop {
             if self.peek() != Some(b'"') {
                 return Err(self.unexpected("a string key"));
             }
             let key_offset = self.pos;
             let key = self.string()?;
-            let duplicate = if keys.len() < LINEAR_KEY_CHECK {
-                let seen = keys.contains(&key);
-                keys.push(key.clone());
-                seen
+            let seen = &self.keys[first..];
+            let duplicate = if seen.len() < LINEAR_KEY_CHECK {
+                seen.contains(&key)
             } else {
-                if key_set.is_empty() {
-                    key_set.extend(keys.iter().cloned());
-                }
-                !key_set.insert(key.clone())
+                !key_set.get_or_insert_with(|| seen.iter().cloned().collect()).insert(key.clone())
             };
             if duplicate {
                 return Err(self.error(key_offset, format!("duplicate key {key:?}")));
             }
+            self.keys.push(key.clone());
             self.expect_byte(b':', "':' after an object key")?;
-            self.path.push(Segment::Key(key.clone()));
             self.skip_ws();
-            member(self, &key)?;
-            self.path.pop();
+            member(self, &key).map_err(|e| e.within(|pointer| push_pointer_token(pointer, &key)))?;
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
+                    self.keys.truncate(first);
                     return Ok(());
                 }
                 _ => return Err(self.unexpected("',' or '}' after an object member")),
@@ -282,10 +349,8 @@ impl<'a> Scanner<'a> {
             return Ok(());
         }
         for index in 0.. {
-            self.path.push(Segment::Index(index));
             self.skip_ws();
-            item(self, index)?;
-            self.path.pop();
+            item(self, index).map_err(|e| e.within(|pointer| pointer.push_str(&index.to_string())))?;
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
@@ -346,50 +411,87 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
+    /// Moves past plain string content: up to the next quote, backslash or control character.
+    /// Eight bytes at a time; byte by byte only in the last few bytes of the input.
+    fn skip_plain(&mut self) {
+        let rest = &self.bytes()[self.pos..];
+        let mut chunks = rest.chunks_exact(8);
+        for chunk in &mut chunks {
+            let special = special_bytes(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+            if special != 0 {
+                self.pos += (special.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.pos += 8;
+        }
+        self.pos += chunks.remainder().iter().take_while(|&&b| !STRING_SPECIAL[usize::from(b)]).count();
+    }
+
     /// Scans a string token and returns its decoded text (borrowed when it has no escapes).
     pub fn string(&mut self) -> Result<Cow<'a, str>> {
         self.expect_byte(b'"', "a string")?;
         let start = self.pos;
-        let bytes = self.bytes();
-        // Fast path: no escapes.
-        loop {
-            match bytes.get(self.pos) {
-                None => return Err(self.error(start - 1, "unterminated string")),
-                Some(b'"') => {
-                    self.pos += 1;
-                    return Ok(Cow::Borrowed(&self.src[start..self.pos - 1]));
-                }
-                Some(b'\\') => break,
-                Some(&b) if b < 0x20 => return Err(self.control_character(b)),
-                Some(_) => self.pos += 1,
-            }
+        self.skip_plain();
+        if self.bytes().get(self.pos) == Some(&b'"') {
+            self.pos += 1;
+            return Ok(Cow::Borrowed(&self.src[start..self.pos - 1]));
         }
-        let mut out = String::from(&self.src[start..self.pos]);
+        let mut out = String::with_capacity(self.pos - start + 16);
+        out.push_str(&self.src[start..self.pos]);
+        self.escaped_string(start, Some(&mut out))?;
+        Ok(Cow::Owned(out))
+    }
+
+    /// Scans a string token without decoding it; true if it holds escapes.
+    #[inline]
+    fn skip_string(&mut self) -> Result<bool> {
+        self.expect_byte(b'"', "a string")?;
+        let start = self.pos;
+        self.skip_plain();
+        if self.bytes().get(self.pos) == Some(&b'"') {
+            self.pos += 1;
+            return Ok(false);
+        }
+        self.escaped_string(start, None)?;
+        Ok(true)
+    }
+
+    /// The rest of a string that is not plain (its content starts at `start`): validated, and
+    /// decoded into `out` when given.
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize, mut out: Option<&mut String>) -> Result<()> {
         loop {
-            match bytes.get(self.pos) {
+            match self.bytes().get(self.pos) {
                 None => return Err(self.error(start - 1, "unterminated string")),
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(Cow::Owned(out));
+                    return Ok(());
                 }
-                Some(b'\\') => self.escape(&mut out)?,
+                Some(b'\\') => {
+                    let decoded = self.escape()?;
+                    if let Some(out) = out.as_deref_mut() {
+                        out.push(decoded);
+                    }
+                }
                 Some(&b) if b < 0x20 => return Err(self.control_character(b)),
                 Some(_) => {
                     let run_start = self.pos;
-                    while bytes.get(self.pos).is_some_and(|&b| b != b'"' && b != b'\\' && b >= 0x20) {
-                        self.pos += 1;
+                    self.skip_plain();
+                    if let Some(out) = out.as_deref_mut() {
+                        out.push_str(&self.src[run_start..self.pos]);
                     }
-                    out.push_str(&self.src[run_start..self.pos]);
                 }
             }
         }
     }
 
+    #[cold]
     fn control_character(&self, byte: u8) -> SyntaxError {
         self.error(self.pos, format!("control character U+{byte:04X} in a string must be escaped"))
     }
 
-    fn escape(&mut self, out: &mut String) -> Result<()> {
+    /// Reads one escape sequence and returns the character it stands for.
+    fn escape(&mut self) -> Result<char> {
         let at = self.pos;
         self.pos += 1; // the backslash
         let Some(&kind) = self.bytes().get(self.pos) else {
@@ -429,8 +531,7 @@ impl<'a> Scanner<'a> {
             }
             _ => return Err(self.error(at, "invalid escape")),
         };
-        out.push(decoded);
-        Ok(())
+        Ok(decoded)
     }
 
     /// Reads the 4 hex digits after `\u`.
@@ -480,7 +581,7 @@ pub fn write_string(out: &mut String, s: &str) {
         };
         out.push_str(&s[run_start..i]);
         if escape.is_empty() {
-            out.push_str(&format!("\\u{b:04x}"));
+            let _ = write!(out, "\\u{b:04x}");
         } else {
             out.push_str(escape);
         }
@@ -623,7 +724,7 @@ mod tests {
 
     #[test]
     fn surrogates_must_pair() {
-        assert_eq!(Raw { text: r#""\ud83d\ude00""#, offset: 0 }.as_str().unwrap(), "😀");
+        assert_eq!(Raw::new(r#""\ud83d\ude00""#, 0).as_str().unwrap(), "😀");
         for text in [r#""\ud83d""#, r#""\ude00""#, r#""\ud83dx""#, r#""\ud83d\u0041""#] {
             assert!(error(text).message.contains("lone surrogate"), "{text}");
         }
@@ -648,7 +749,48 @@ mod tests {
         let mut out = String::new();
         write_string(&mut out, original);
         assert_eq!(out, r#""quote\" backslash\\ nl\n tab\t bell\u0007 é 😀""#);
-        assert_eq!(Raw { text: &out, offset: 0 }.as_str().unwrap(), original);
+        assert_eq!(Raw::new(&out, 0).as_str().unwrap(), original);
+    }
+
+    #[test]
+    fn the_eight_byte_check_finds_the_first_special_byte() {
+        let first_special = |chunk: [u8; 8]| match special_bytes(u64::from_le_bytes(chunk)) {
+            0 => None,
+            bits => Some(bits.trailing_zeros() / 8),
+        };
+        for byte in 0..=255u8 {
+            for position in 0..8 {
+                let mut chunk = *b"abcdefgh";
+                chunk[position] = byte;
+                let expected = STRING_SPECIAL[usize::from(byte)].then_some(position as u32);
+                assert_eq!(first_special(chunk), expected, "byte {byte:#04x} at {position}");
+                // A later special byte, or any byte after a special one, does not move the first.
+                for later in [b'"', b'\\', 0x00, 0x1f, 0x80, 0xff] {
+                    for after in position + 1..8 {
+                        let mut chunk = chunk;
+                        chunk[after] = later;
+                        let expected = expected.or(STRING_SPECIAL[usize::from(later)].then_some(after as u32));
+                        assert_eq!(first_special(chunk), expected, "{chunk:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_strings_decode_across_chunk_boundaries() {
+        for length in 0..40 {
+            for at in 0..=length {
+                let plain: String = (0..length).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+                let (head, tail) = plain.split_at(at);
+                let text = format!("\"{head}\\n{tail}é\"");
+                assert_eq!(Raw::new(&text, 0).as_str().unwrap(), format!("{head}\n{tail}é"));
+                let unescaped = format!("\"{plain}\"");
+                assert_eq!(Raw::new(&unescaped, 0).as_str().unwrap(), plain);
+                let control = format!("\"{head}\u{1}{tail}\"");
+                assert!(scan(&control).unwrap_err().message.contains("U+0001"), "{control:?}");
+            }
+        }
     }
 
     #[test]
@@ -661,8 +803,10 @@ mod tests {
 
     #[test]
     fn items_have_offsets_into_the_whole_input() {
-        let raw = Raw { text: "[\"a\", 2]", offset: 10 };
+        let raw = Raw::new("[\"a\", 2]", 10);
         let items = raw.items().unwrap();
         assert_eq!(items.iter().map(|r| (r.text, r.offset)).collect::<Vec<_>>(), [("\"a\"", 11), ("2", 16)]);
+        assert_eq!(Raw::new("[ ]", 0).iter_items().unwrap().count(), 0);
+        assert!(Raw::new("{}", 0).iter_items().is_none());
     }
 }

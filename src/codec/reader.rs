@@ -1,6 +1,6 @@
 //! Graph JSON -> protobuf (FromGraph): strict about JSON, lenient about Graph.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, fmt::Write as _};
 
 use super::{
     Error, Policy, Violation,
@@ -24,14 +24,16 @@ pub struct FromGraph {
 
 /// Reads a JSON array of actions, or one action object.
 pub fn from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<FromGraph, Error> {
-    let mut reader = Reader { policy, result: FromGraph::default(), violations: Vec::new() };
+    let mut reader = Reader { policy, result: FromGraph::default(), violations: Vec::new(), members: Vec::new() };
     let mut scanner = Scanner::new(json, max_depth);
     let scanned = match scanner.peek() {
-        Some(b'[') => scanner.array(1, |s, index| reader.element(s, 2, &format!("/{index}"))),
-        Some(b'{') => reader.element(&mut scanner, 1, ""),
+        Some(b'[') => scanner.array(1, |s, index| reader.element(s, 2, At(Some(index)))),
+        // Depth as if in the array ToGraph will write it in, so both forms take the same input.
+        Some(b'{') => reader.element(&mut scanner, 2, At(None)),
         Some(_) => scanner.value(1).map(|raw| {
             let found = raw.json_type();
-            reader.violation("", format!("expected an array of actions or one action object, found {found}"));
+            reader
+                .violation(String::new(), format!("expected an array of actions or one action object, found {found}"));
         }),
         None => Err(SyntaxError {
             offset: 0,
@@ -48,67 +50,95 @@ fn syntax_error(json: &str, error: SyntaxError) -> Error {
     Error::Syntax { field: format!("json{}", error.pointer), line, column, message: error.message }
 }
 
-struct Reader {
+/// Where an action is: its index in the top-level array, or `None` for a lone action object.
+/// Pointers are built from it only for a report or a violation: most actions need none.
+#[derive(Debug, Clone, Copy)]
+struct At(Option<usize>);
+
+impl At {
+    /// The JSON pointer of the action, then of `tokens` within it.
+    fn pointer(self, tokens: &[&str]) -> String {
+        let mut pointer = String::with_capacity(32);
+        if let Some(index) = self.0 {
+            let _ = write!(pointer, "/{index}");
+        }
+        for token in tokens {
+            pointer.push('/');
+            push_pointer_token(&mut pointer, token);
+        }
+        pointer
+    }
+}
+
+struct Reader<'a> {
     policy: Policy,
     result: FromGraph,
     violations: Vec<Violation>,
+    /// The members of the action being read; reused from one action to the next.
+    members: Vec<Member<'a>>,
 }
 
-impl Reader {
-    fn violation(&mut self, pointer: &str, description: impl Into<String>) {
-        self.violations.push(Violation::new(format!("json{pointer}"), description));
+impl<'a> Reader<'a> {
+    fn violation(&mut self, pointer: String, description: impl Into<String>) {
+        let mut field = pointer;
+        field.insert_str(0, "json");
+        self.violations.push(Violation::new(field, description));
     }
 
-    /// Reads the value at the scanner as one action at `pointer`.
-    fn element<'a>(&mut self, scanner: &mut Scanner<'a>, depth: usize, pointer: &str) -> Result<(), SyntaxError> {
+    /// Reads the value at the scanner as one action at `at`.
+    fn element(&mut self, scanner: &mut Scanner<'a>, depth: usize, at: At) -> Result<(), SyntaxError> {
         if scanner.peek() != Some(b'{') {
             let found = scanner.value(depth)?.json_type();
-            self.violation(pointer, format!("expected an action object, found {found}"));
+            self.violation(at.pointer(&[]), format!("expected an action object, found {found}"));
             return Ok(());
         }
-        let mut members = Vec::new();
+        let mut members = std::mem::take(&mut self.members);
+        members.clear();
         scanner.object(depth, |s, key| {
             members.push(Member { key: key.clone(), value: s.value(depth + 1)? });
             Ok(())
         })?;
-        self.action(&members, pointer);
+        self.action(&members, at);
+        self.members = members;
         Ok(())
     }
 
-    fn action(&mut self, members: &[Member<'_>], pointer: &str) {
+    fn action(&mut self, members: &[Member<'a>], at: At) {
         let Some(tag) = members.iter().find(|m| m.key == ODATA_TYPE) else {
-            self.violation(pointer, "missing \"@odata.type\": the action's type cannot be known");
+            self.violation(at.pointer(&[]), "missing \"@odata.type\": the action's type cannot be known");
             return;
         };
-        let type_pointer = format!("{pointer}/@odata.type");
         let Some(odata_type) = tag.value.as_str() else {
-            self.violation(&type_pointer, format!("\"@odata.type\" must be a string, found {}", tag.value.json_type()));
+            let found = tag.value.json_type();
+            self.violation(at.pointer(&[ODATA_TYPE]), format!("\"@odata.type\" must be a string, found {found}"));
             return;
         };
         // Graph writes a '#'; Microsoft's docs sometimes omit it.
         let qualified_name = odata_type.strip_prefix('#').unwrap_or(&odata_type);
         if qualified_name.is_empty() {
-            self.violation(&type_pointer, "\"@odata.type\" is empty");
+            self.violation(at.pointer(&[ODATA_TYPE]), "\"@odata.type\" is empty");
+            return;
+        }
+        if qualified_name.starts_with('#') {
+            self.violation(at.pointer(&[ODATA_TYPE]), "\"@odata.type\" has more than one leading '#'");
             return;
         }
         let properties = members.iter().filter(|m| m.key != ODATA_TYPE);
-        let known = Action::with_type(qualified_name, ReadKnown { reader: self, members: properties.clone(), pointer });
+        let known = Action::with_type(qualified_name, ReadKnown { reader: self, members: properties.clone(), at });
         if known.is_none() {
-            self.unknown_type(qualified_name, properties, pointer);
+            self.unknown_type(qualified_name, properties, at);
         }
     }
 
-    fn unknown_type<'m, 'a: 'm>(
-        &mut self,
-        qualified_name: &str,
-        properties: impl Iterator<Item = &'m Member<'a>>,
-        pointer: &str,
-    ) {
+    fn unknown_type<'m>(&mut self, qualified_name: &str, properties: impl Iterator<Item = &'m Member<'a>>, at: At)
+    where
+        'a: 'm,
+    {
         let entry = UnknownData {
-            pointer: format!("{pointer}/@odata.type"),
+            pointer: at.pointer(&[ODATA_TYPE]),
             kind: UnknownDataKind::Type.into(),
             graph_type: qualified_name.to_owned(),
-            detail: format!("unknown type \"{qualified_name}\""),
+            detail: ["unknown type \"", qualified_name, "\""].concat(),
             ..Default::default()
         };
         if self.keep_unknown(entry) {
@@ -121,7 +151,7 @@ impl Reader {
     }
 }
 
-impl Report for Reader {
+impl Report for Reader<'_> {
     fn policy(&self) -> Policy {
         self.policy
     }
@@ -131,32 +161,26 @@ impl Report for Reader {
     }
 
     fn reject(&mut self, entry: UnknownData) {
-        let pointer = entry.pointer.clone();
-        self.violation(&pointer, format!("{} (unknown data is rejected by unknown_data_policy)", entry.detail));
+        self.violation(entry.pointer, format!("rejected by unknown_data_policy: {}", entry.detail));
     }
 }
 
 /// Reads the members of an action of a known type `M`.
-struct ReadKnown<'r, I> {
-    reader: &'r mut Reader,
+struct ReadKnown<'r, 'a, I> {
+    reader: &'r mut Reader<'a>,
     members: I,
-    pointer: &'r str,
+    at: At,
 }
 
-impl<'r, 'm, 'a: 'm, I: Iterator<Item = &'m Member<'a>>> TypeVisitor for ReadKnown<'r, I> {
+impl<'r, 'm, 'a: 'm, I: Iterator<Item = &'m Member<'a>>> TypeVisitor for ReadKnown<'r, 'a, I> {
     type Output = ();
 
     fn visit<M: GraphType>(self, wrap: fn(M) -> Action) {
-        let Self { reader, members, pointer } = self;
+        let Self { reader, members, at } = self;
         let mut message = M::default();
         let mut additional_data = BTreeMap::new();
         for member in members {
-            // Built only for a report or a violation: most members need none.
-            let member_pointer = || {
-                let mut pointer = format!("{pointer}/");
-                push_pointer_token(&mut pointer, &member.key);
-                pointer
-            };
+            let member_pointer = || at.pointer(&[&member.key]);
             let entry = |kind: UnknownDataKind, property: &str, detail: String| UnknownData {
                 pointer: member_pointer(),
                 kind: kind.into(),
@@ -168,7 +192,7 @@ impl<'r, 'm, 'a: 'm, I: Iterator<Item = &'m Member<'a>>> TypeVisitor for ReadKno
             let raw = &member.value;
             let Some(property) = M::property(&member.key) else {
                 let entry =
-                    entry(UnknownDataKind::Property, &member.key, format!("unknown property of {}", M::GRAPH_NAME));
+                    entry(UnknownDataKind::Property, &member.key, ["unknown property of ", M::GRAPH_NAME].concat());
                 if reader.keep_unknown(entry) {
                     additional_data.insert(member.key.to_string(), raw.text.to_owned());
                 }
@@ -186,8 +210,11 @@ impl<'r, 'm, 'a: 'm, I: Iterator<Item = &'m Member<'a>>> TypeVisitor for ReadKno
                     }
                 }
                 Decoded::WrongType(wrong) => {
-                    let at = wrong.item.map_or_else(member_pointer, |i| format!("{}/{i}", member_pointer()));
-                    reader.violation(&at, wrong.message(property.graph_name));
+                    let mut at = member_pointer();
+                    if let Some(i) = wrong.item {
+                        let _ = write!(at, "/{i}");
+                    }
+                    reader.violation(at, wrong.message(property.graph_name));
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! Protobuf -> Graph JSON (ToGraph): exact names, flags as one string, every violation at once.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, fmt::Write as _};
 
 use super::{
     Error, Policy, Violation,
@@ -28,7 +28,7 @@ pub fn to_graph(actions: &[ResponseAction], policy: Policy, pretty: bool, max_de
     let mut writer = Writer {
         policy,
         max_depth,
-        out: String::with_capacity(64 + actions.len() * 96),
+        out: String::with_capacity(output_estimate(actions)),
         unknown_data: Vec::new(),
         violations: Vec::new(),
         written: 0,
@@ -48,6 +48,14 @@ pub fn to_graph(actions: &[ResponseAction], policy: Policy, pretty: bool, max_de
     }
     let json = if pretty { json::pretty(&writer.out) } else { writer.out };
     Ok(ToGraph { json, unknown_data: writer.unknown_data })
+}
+
+/// The compact output's size, about: the typed properties of an action take ~100 bytes, raw
+/// values their own length.
+fn output_estimate(actions: &[ResponseAction]) -> usize {
+    let raw =
+        |action: &ResponseAction| action.additional_data.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>();
+    actions.iter().map(|action| 112 + raw(action)).sum::<usize>() + 2
 }
 
 /// The proto path of the action at `index`; built only for a violation.
@@ -76,10 +84,8 @@ impl Report for Writer {
 
     fn reject(&mut self, entry: UnknownData) {
         // A rejected entry's `pointer` holds its proto path (see `Object::entry`).
-        self.violations.push(Violation::new(
-            entry.pointer,
-            format!("{} (unknown data is rejected by unknown_data_policy)", entry.detail),
-        ));
+        self.violations
+            .push(Violation::new(entry.pointer, format!("rejected by unknown_data_policy: {}", entry.detail)));
     }
 }
 
@@ -124,19 +130,20 @@ impl<'w> Object<'w> {
     }
 
     /// A report entry for the member `key`, pointing into the output (or, when the policy
-    /// rejects it, to `proto_path` in the request).
+    /// rejects it, to `proto_path()` in the request).
     fn entry(
         &self,
         kind: UnknownDataKind,
         key: &str,
         property: &str,
         detail: String,
-        proto_path: String,
+        proto_path: impl FnOnce() -> String,
     ) -> UnknownData {
         let pointer = if self.writer.policy == Policy::Reject {
-            proto_path
+            proto_path()
         } else {
-            let mut pointer = format!("/{}/", self.writer.written);
+            let mut pointer = String::with_capacity(8 + key.len());
+            let _ = write!(pointer, "/{}/", self.writer.written);
             push_pointer_token(&mut pointer, key);
             pointer
         };
@@ -184,8 +191,8 @@ impl<'w> Object<'w> {
                 continue;
             };
             if each_is_unknown {
-                let detail = format!("property unknown to {}", self.graph_type);
-                let entry = self.entry(UnknownDataKind::Property, key, key, detail, self.additional_data_path(key));
+                let detail = ["property unknown to ", self.graph_type].concat();
+                let entry = self.entry(UnknownDataKind::Property, key, key, detail, || self.additional_data_path(key));
                 if !self.writer.keep_unknown(entry) {
                     continue;
                 }
@@ -257,18 +264,19 @@ impl ActionVisitor for WriteAction<'_> {
             ));
             return;
         }
+        if name.starts_with('#') {
+            writer.violations.push(Violation::new(field(), "more than one leading '#'"));
+            return;
+        }
         if let Some(case) = Action::with_type(name, CaseName) {
             writer.violations.push(Violation::new(field(), format!("{name} is a known type: use the case {case}")));
             return;
         }
         let mut object = Object::open(writer, index, name, &format!("#{name}"));
-        let entry = object.entry(
-            UnknownDataKind::Type,
-            "@odata.type",
-            "",
-            format!("unknown type \"{name}\""),
-            format!("{}.unknown", action_path(index)),
-        );
+        let entry =
+            object.entry(UnknownDataKind::Type, "@odata.type", "", ["unknown type \"", name, "\""].concat(), || {
+                format!("{}.unknown", action_path(index))
+            });
         if !object.writer.keep_unknown(entry) {
             object.discard();
             return;
@@ -290,10 +298,10 @@ fn write_raw_property<M: GraphType>(
         return true;
     };
     let mut scratch = M::default();
-    let keep = match decode(slot(&mut scratch), &Raw { text: raw, offset: 0 }) {
+    let keep = match decode(slot(&mut scratch), &Raw::new(raw, 0)) {
         Decoded::Typed => true,
         Decoded::Untyped { kind, detail } => {
-            let entry = object.entry(kind, graph_name, graph_name, detail, object.additional_data_path(graph_name));
+            let entry = object.entry(kind, graph_name, graph_name, detail, || object.additional_data_path(graph_name));
             object.writer.keep_untyped(entry)
         }
         Decoded::WrongType(wrong) => {

@@ -1,0 +1,408 @@
+//! Writes the committed seed corpora under `fuzz/seeds/<target>/` and the libFuzzer dictionary
+//! `fuzz/graph.dict`, driven by the schema tables so that every type, property and enum member is
+//! covered (a type added to proto/ gets seeds by re-running this):
+//!
+//!     cargo run --manifest-path fuzz/Cargo.toml --example gen_seeds
+//!
+//! Every JSON seed of `round_trip` is checked to be accepted by FromGraph, so that the target
+//! starts from inputs that reach ToGraph.
+
+use std::{
+    collections::BTreeSet,
+    fmt::Write as _,
+    fs,
+    path::{Path, PathBuf},
+};
+
+use graphbridge::{
+    codec::{self, Policy},
+    pb::{
+        FromGraphRequest, ResponseAction, ToGraphRequest, TranslateStreamRequest, UnknownResponseAction,
+        response_action::Action, translate_stream_request::Request,
+    },
+    schema::{ENUMS, GraphType, Slot, TypeVisitor},
+};
+use prost::Message;
+
+const DEPTH: usize = codec::DEFAULT_MAX_DEPTH;
+
+#[derive(Clone)]
+enum Kind {
+    /// Writable members (the sentinel last is left out) and the sentinel.
+    Flags(Vec<&'static str>, &'static str),
+    Enum(Vec<&'static str>, &'static str),
+    Strings,
+}
+
+struct Type {
+    odata_type: &'static str,
+    graph_name: &'static str,
+    properties: Vec<(&'static str, Kind)>,
+}
+
+struct Describe;
+
+impl TypeVisitor for Describe {
+    type Output = Type;
+
+    fn visit<M: GraphType>(self, _: fn(M) -> Action) -> Type {
+        let members = |s: &'static graphbridge::schema::EnumSchema| {
+            let writable = s.members.iter().filter(|m| !m.is_sentinel()).map(|m| m.graph_name).collect();
+            let sentinel = s.members.iter().find(|m| m.is_sentinel()).map_or("unknownFutureValue", |m| m.graph_name);
+            (writable, sentinel)
+        };
+        let properties = M::PROPERTIES
+            .iter()
+            .map(|p| {
+                let kind = match (p.get_mut)(&mut M::default()) {
+                    Slot::Flags(schema, _) => {
+                        let (w, s) = members(schema);
+                        Kind::Flags(w, s)
+                    }
+                    Slot::Enum(schema, _) => {
+                        let (w, s) = members(schema);
+                        Kind::Enum(w, s)
+                    }
+                    Slot::Strings(_) => Kind::Strings,
+                };
+                (p.graph_name, kind)
+            })
+            .collect();
+        Type { odata_type: M::ODATA_TYPE, graph_name: M::GRAPH_NAME, properties }
+    }
+}
+
+fn string(s: &str) -> String {
+    let mut out = String::new();
+    codec::json::write_string(&mut out, s);
+    out
+}
+
+/// One action object from (key, raw JSON) members.
+fn object(members: &[(&str, String)]) -> String {
+    let body: Vec<String> = members.iter().map(|(k, v)| format!("{}:{v}", string(k))).collect();
+    format!("{{{}}}", body.join(","))
+}
+
+/// Realistic variants of one type's Graph JSON.
+fn variants(t: &Type) -> Vec<(String, String)> {
+    let name = t.graph_name;
+    let mut out = Vec::new();
+    let value = |kind: &Kind, pick: usize| match kind {
+        Kind::Flags(members, _) | Kind::Enum(members, _) => string(members[pick % members.len()]),
+        Kind::Strings => r#"["Servers","Tier 0 \"DCs\"","Zürich ☃ 😀"]"#.to_owned(),
+    };
+    // The smallest valid object, and one per member of each enum property.
+    let minimal: Vec<(&str, String)> = t.properties.iter().map(|(p, k)| (*p, value(k, 0))).collect();
+    let mut typed = vec![("@odata.type", string(t.odata_type))];
+    typed.extend(minimal.iter().cloned());
+    out.push((format!("{name}-minimal"), format!("[{}]", object(&typed))));
+    for (index, (property, kind)) in t.properties.iter().enumerate() {
+        let (Kind::Flags(members, _) | Kind::Enum(members, _)) = kind else { continue };
+        for (m, member) in members.iter().enumerate().skip(1) {
+            let mut members_json = typed.clone();
+            members_json[index + 1] = (property, string(member));
+            out.push((format!("{name}-{property}-{m}"), object(&members_json)));
+        }
+        if let Kind::Flags(members, _) = kind {
+            // All members, reversed and with spaces: read in bit order, trimmed.
+            let joined: Vec<&str> = members.iter().rev().copied().collect();
+            let mut all = typed.clone();
+            all[index + 1] = (property, string(&joined.join(" , ")));
+            out.push((format!("{name}-{property}-all"), format!("[{}]", object(&all))));
+        }
+    }
+    // Unknown data of every shape, an unknown member, the sentinel, nulls and empty collections.
+    let mut unknown = vec![("@odata.type", string(t.odata_type))];
+    for (property, kind) in &t.properties {
+        let v = match kind {
+            Kind::Flags(members, _) => string(&format!("{},someNewMember", members[0])),
+            Kind::Enum(_, sentinel) => string(sentinel),
+            Kind::Strings => "[]".to_owned(),
+        };
+        unknown.push((property, v));
+    }
+    unknown.extend([
+        ("retentionDays", "123456789012345678901234567890.000000000000000000001e-7".to_owned()),
+        (
+            "settings",
+            r#"{"mode":"aggressive","levels":[1,-0.5,true,null,{"x":[[]]}],"note":"\u00e9\ud83d\ude00\n"}"#.to_owned(),
+        ),
+        ("enabled", "false".to_owned()),
+        ("comment", "null".to_owned()),
+        ("tags", r#"["a",1,null]"#.to_owned()),
+    ]);
+    out.push((format!("{name}-unknown-data"), format!("[{}]", object(&unknown))));
+    let mut sentinel = vec![("@odata.type", string(t.odata_type.trim_start_matches('#')))];
+    for (property, kind) in &t.properties {
+        let v = match kind {
+            Kind::Flags(_, s) | Kind::Enum(_, s) => string(s),
+            Kind::Strings => "null".to_owned(),
+        };
+        sentinel.push((property, v));
+    }
+    out.push((format!("{name}-sentinel-no-hash"), object(&sentinel)));
+    out
+}
+
+fn seeds() -> Vec<(String, String)> {
+    let types: Vec<Type> = Action::KNOWN_TYPES.iter().map(|n| Action::with_type(n, Describe).expect("known")).collect();
+    let mut seeds: Vec<(String, String)> = types.iter().flat_map(variants).collect();
+    // Every type in one array, compact and pretty.
+    let all: Vec<String> = types
+        .iter()
+        .map(|t| {
+            let mut members = vec![("@odata.type", string(t.odata_type))];
+            for (p, k) in &t.properties {
+                members.push((
+                    p,
+                    match k {
+                        Kind::Flags(m, _) => string(&m.join(",")),
+                        Kind::Enum(m, _) => string(m[0]),
+                        Kind::Strings => r#"["g1","g2"]"#.to_owned(),
+                    },
+                ));
+            }
+            object(&members)
+        })
+        .collect();
+    let all = format!("[{}]", all.join(","));
+    let pretty = codec::to_graph(
+        &codec::from_graph(&all, Policy::Preserve, DEPTH).unwrap().actions,
+        Policy::Preserve,
+        true,
+        DEPTH,
+    )
+    .unwrap()
+    .json;
+    seeds.push(("all-types".into(), all));
+    seeds.push(("all-types-pretty".into(), pretty));
+    seeds.push(("empty-array".into(), "[]".into()));
+    seeds.push((
+        "unknown-type-nested".into(),
+        r##"[{"@odata.type":"#microsoft.graph.security.quarantineDeviceResponseAction","identifier":"deviceId,newId","scope":{"devices":[{"id":"a/b~c","tags":["x"]}],"depth":{"a":{"b":{"c":[1,2,3]}}}},"big":-1234567890123456789012345678901234567890e+300}]"##.into(),
+    ));
+    seeds.push((
+        "unknown-type-single".into(),
+        r#"{"@odata.type":"microsoft.graph.security.futureResponseAction"}"#.into(),
+    ));
+    seeds.push(("whitespace-and-escapes".into(), "\r\n\t[ {\"@odata.type\" : \"#microsoft.graph.security.hardDeleteResponseAction\" , \"identifier\" : \"networkMessageId\" , \"k\\u0065y\\/\\\\\" : \"\\b\\f\\n\\r\\t\\u0000\" } ]\n".into()));
+    seeds
+}
+
+/// Inputs that broke a target once (RELIABILITY.md, "Findings"): kept as seeds of every JSON
+/// target so that each smoke run checks them again.
+fn regressions() -> Vec<(String, String)> {
+    let value = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+    [
+        // Bug 1: "##" read as the unknown type "#…", which ToGraph refuses or writes with one '#' less.
+        (
+            "double-hash-known",
+            r###"[{"@odata.type":"##microsoft.graph.security.allowFileResponseAction","identifier":"sha1"}]"###
+                .to_owned(),
+        ),
+        (
+            "double-hash-unknown",
+            r###"[{"@odata.type":"##microsoft.graph.security.newResponseAction","x":1}]"###.to_owned(),
+        ),
+        // Bug 2: one action object (not in an array) holds a value one level deeper than ToGraph
+        // can write back, at the round_trip target's small depth limit (5) and at the default (64).
+        (
+            "single-object-depth-5",
+            format!(r##"{{"@odata.type":"#microsoft.graph.security.newResponseAction","a":{}}}"##, value(4)),
+        ),
+        (
+            "single-object-depth-64",
+            format!(r##"{{"@odata.type":"#microsoft.graph.security.newResponseAction","a":{}}}"##, value(63)),
+        ),
+    ]
+    .into_iter()
+    .map(|(n, j)| (format!("regress-{n}"), j))
+    .collect()
+}
+
+/// Inputs FromGraph must refuse (only for the from_graph target).
+fn malformed() -> Vec<(String, String)> {
+    let known = "#microsoft.graph.security.isolateDeviceResponseAction";
+    [
+        ("empty", String::new()),
+        ("trailing", format!("[{{\"@odata.type\":\"{known}\"}}] x")),
+        ("duplicate-key", format!("[{{\"@odata.type\":\"{known}\",\"identifier\":\"deviceId\",\"identifier\":\"deviceId\"}}]")),
+        ("duplicate-escaped-key", format!("{{\"@odata.type\":\"{known}\",\"@odata\\u002etype\":\"#x\"}}")),
+        ("lone-surrogate", "[{\"@odata.type\":\"#x\",\"a\":\"\\ud800\"}]".into()),
+        ("nan", "[{\"@odata.type\":\"#x\",\"a\":NaN,\"b\":Infinity}]".into()),
+        ("deep", format!("[{{\"@odata.type\":\"#x\",\"a\":{}{}}}]", "[".repeat(70), "]".repeat(70))),
+        ("missing-type", "[{\"identifier\":\"deviceId\"}]".into()),
+        ("wrong-types", format!("[{{\"@odata.type\":\"{known}\",\"identifier\":[\"deviceId\"],\"isolationType\":1}},7,{{\"@odata.type\":5}},{{\"@odata.type\":\"#\"}}]")),
+        ("bom", format!("\u{feff}[{{\"@odata.type\":\"{known}\"}}]")),
+        ("scalar", "\"text\"".into()),
+        ("unterminated", "[{\"@odata.type\":\"#x".into()),
+        ("control-char", "[{\"@odata.type\":\"#x\u{1}\"}]".into()),
+        ("numbers", "[{\"@odata.type\":\"#x\",\"a\":[01,1.,-,1e,+1,.5]}]".into()),
+    ]
+    .into_iter()
+    .map(|(n, j)| (format!("bad-{n}"), j))
+    .collect()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    fs::create_dir_all(dir).unwrap();
+    fs::write(dir.join(name), bytes).unwrap();
+}
+
+fn action(case: Action, additional_data: &[(&str, &str)]) -> ResponseAction {
+    let additional_data = additional_data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    ResponseAction { action: Some(case), additional_data }
+}
+
+fn proto_seeds(json_seeds: &[(String, String)]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (i, (name, json)) in json_seeds.iter().enumerate() {
+        let read = codec::from_graph(json, Policy::Preserve, DEPTH).expect("valid seed");
+        let request = ToGraphRequest { actions: read.actions, pretty: i % 3 == 0, unknown_data_policy: (i % 4) as i32 };
+        out.push((format!("to-{name}"), request.encode_to_vec()));
+        if i % 4 == 0 {
+            let request = FromGraphRequest { json: json.clone(), unknown_data_policy: (i % 3) as i32 + 1 };
+            out.push((format!("from-{name}"), request.encode_to_vec()));
+        }
+        if i % 8 == 0 {
+            let item = TranslateStreamRequest {
+                id: format!("item-{i}"),
+                request: Some(Request::FromGraph(FromGraphRequest { json: json.clone(), unknown_data_policy: 0 })),
+            };
+            out.push((format!("stream-{name}"), item.encode_to_vec()));
+        }
+    }
+    // Requests ToGraph must refuse, and additional_data of every kind.
+    let unknown = |t: &str| Action::Unknown(UnknownResponseAction { odata_type: t.to_owned() });
+    let isolate = |identifier: Vec<i32>, isolation_type: i32| {
+        Action::IsolateDevice(graphbridge::pb::IsolateDeviceResponseAction { identifier, isolation_type })
+    };
+    let requests = [
+        (
+            "refused",
+            vec![
+                action(isolate(vec![0, 2, 99], 0), &[("isolationType", "\"Full\""), ("@odata.type", "\"#x\"")]),
+                ResponseAction::default(),
+                action(unknown(""), &[]),
+                action(unknown("#microsoft.graph.security.isolateDeviceResponseAction"), &[]),
+            ],
+        ),
+        (
+            "raw-known",
+            vec![action(isolate(vec![], 0), &[("identifier", "\" deviceId \""), ("isolationType", "\"selective\"")])],
+        ),
+        (
+            "raw-unknown",
+            vec![
+                action(
+                    isolate(vec![1], 1),
+                    &[
+                        ("x", " [1, {\"a\": null}] "),
+                        ("y", "12345678901234567890123456789"),
+                        ("z", "{\"a\":1,\"a\":2}"),
+                    ],
+                ),
+                action(
+                    unknown("microsoft.graph.security.newResponseAction"),
+                    &[("identifier", "\"deviceId\""), ("n", "[[[[]]]]")],
+                ),
+            ],
+        ),
+        // Bug 1 (RELIABILITY.md): a type name starting with '#' after the one ToGraph strips.
+        ("regress-double-hash", vec![action(unknown("##microsoft.graph.security.newResponseAction"), &[("x", "1")])]),
+    ];
+    for (name, actions) in requests {
+        for policy in 0..4 {
+            let request = ToGraphRequest { actions: actions.clone(), pretty: policy == 1, unknown_data_policy: policy };
+            out.push((format!("to-{name}-{policy}"), request.encode_to_vec()));
+        }
+    }
+    out
+}
+
+/// libFuzzer dictionary: Graph names from the schema and JSON tokens.
+fn dictionary() -> String {
+    let mut words = BTreeSet::new();
+    for name in Action::KNOWN_TYPES {
+        words.insert(format!("#{name}"));
+        let t = Action::with_type(name, Describe).unwrap();
+        for (p, _) in &t.properties {
+            words.insert(format!("\"{p}\""));
+        }
+    }
+    for schema in ENUMS {
+        for m in schema.members {
+            words.insert(m.graph_name.to_owned());
+        }
+    }
+    for token in [
+        "\"@odata.type\"",
+        "#microsoft.graph.security.",
+        "ResponseAction",
+        "null",
+        "true",
+        "false",
+        "\\u0000",
+        "\\ud83d\\ude00",
+        "\\ud800",
+        "\\udc00",
+        "\\\"",
+        "\\\\",
+        "1e999",
+        "-0.0E+00",
+        "[]",
+        "{}",
+        "\":",
+        "\",\"",
+    ] {
+        words.insert(token.to_owned());
+    }
+    let mut out = String::from("# Generated by `cargo run --manifest-path fuzz/Cargo.toml --example gen_seeds`.\n");
+    for word in words {
+        out.push('"');
+        for b in word.bytes() {
+            match b {
+                b'"' | b'\\' => write!(out, "\\{}", b as char).unwrap(),
+                0x20..=0x7e => out.push(b as char),
+                _ => write!(out, "\\x{b:02X}").unwrap(),
+            }
+        }
+        out.push_str("\"\n");
+    }
+    out
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let seeds_dir = root.join("seeds");
+    let _ = fs::remove_dir_all(&seeds_dir);
+    let valid = seeds();
+    for (name, json) in &valid {
+        let read = codec::from_graph(json, Policy::Preserve, DEPTH).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!json.is_empty() && (!read.actions.is_empty() || json == "[]"), "{name}");
+        for target in ["from_graph", "round_trip"] {
+            write(&seeds_dir.join(target), &format!("{name}.json"), json.as_bytes());
+        }
+    }
+    for (name, json) in regressions() {
+        for target in ["from_graph", "round_trip"] {
+            write(&seeds_dir.join(target), &format!("{name}.json"), json.as_bytes());
+        }
+    }
+    for (name, json) in malformed() {
+        assert!(codec::from_graph(&json, Policy::Preserve, DEPTH).is_err(), "{name} was accepted");
+        write(&seeds_dir.join("from_graph"), &format!("{name}.json"), json.as_bytes());
+    }
+    let protos = proto_seeds(&valid);
+    for (name, bytes) in &protos {
+        write(&seeds_dir.join("to_graph_request"), &format!("{name}.bin"), bytes);
+    }
+    fs::write(root.join("graph.dict"), dictionary()).unwrap();
+    println!(
+        "{} JSON seeds, {} malformed, {} protobuf seeds, and graph.dict",
+        valid.len(),
+        malformed().len(),
+        protos.len()
+    );
+}

@@ -1,0 +1,75 @@
+//! Arbitrary bytes decoded with prost as a `ToGraphRequest`, a `FromGraphRequest` and a
+//! `TranslateStreamRequest`, then served exactly as the service serves them (limits, policy
+//! value, codec, status). Never a panic, and what ToGraph writes must read back: its output is
+//! one JSON value within the depth limit, FromGraph reads it, and writing what was read and
+//! reading that again gives the same actions.
+#![no_main]
+
+use std::time::Duration;
+
+use graphbridge::{
+    codec::{self, Policy, json},
+    pb::{FromGraphRequest, ToGraphRequest, TranslateStreamRequest, translate_stream_request::Request},
+    service::{self, Limits},
+};
+use libfuzzer_sys::fuzz_target;
+use prost::Message;
+
+const LIMITS: Limits = Limits {
+    max_message_bytes: 1 << 20,
+    max_json_depth: codec::DEFAULT_MAX_DEPTH,
+    max_concurrent_requests: 1,
+    max_in_flight_bytes: 1 << 20,
+    request_timeout: Duration::from_secs(1),
+};
+
+/// A tight depth limit, so that additional_data values meet the limit often.
+const SHALLOW: Limits = Limits { max_json_depth: 4, ..LIMITS };
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(request) = ToGraphRequest::decode(data) {
+        to_graph(&request);
+    }
+    if let Ok(request) = FromGraphRequest::decode(data) {
+        from_graph(&request);
+    }
+    if let Ok(item) = TranslateStreamRequest::decode(data) {
+        match &item.request {
+            Some(Request::ToGraph(request)) => to_graph(request),
+            Some(Request::FromGraph(request)) => from_graph(request),
+            None => {}
+        }
+    }
+});
+
+fn from_graph(request: &FromGraphRequest) {
+    for limits in [LIMITS, SHALLOW] {
+        if let Err(error) = service::from_graph(&limits, request) {
+            let status = tonic::Status::from(error);
+            assert_ne!(status.code(), tonic::Code::Internal, "INTERNAL for {request:?}: {status:?}");
+        }
+    }
+}
+
+fn to_graph(request: &ToGraphRequest) {
+    for limits in [LIMITS, SHALLOW] {
+        let depth = limits.max_json_depth;
+        let written = match service::to_graph(&limits, request) {
+            Ok(written) => written,
+            Err(error) => {
+                let status = tonic::Status::from(error);
+                assert_ne!(status.code(), tonic::Code::Internal, "INTERNAL for {request:?}: {status:?}");
+                continue;
+            }
+        };
+        json::single_value(&written.json, depth)
+            .unwrap_or_else(|e| panic!("ToGraph wrote invalid JSON ({e:?}): {}", written.json));
+        let read = codec::from_graph(&written.json, Policy::Preserve, depth)
+            .unwrap_or_else(|e| panic!("FromGraph refused ToGraph's output ({e}): {}", written.json));
+        let again = codec::to_graph(&read.actions, Policy::Preserve, false, depth)
+            .unwrap_or_else(|e| panic!("ToGraph refused what FromGraph read ({e}) from {}", written.json));
+        let reread = codec::from_graph(&again.json, Policy::Preserve, depth)
+            .unwrap_or_else(|e| panic!("FromGraph refused ToGraph's output ({e}): {}", again.json));
+        assert_eq!(read.actions, reread.actions, "not stable: {} then {}", written.json, again.json);
+    }
+}
