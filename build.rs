@@ -197,6 +197,7 @@ impl SchemaCodegen {
                     ("Enum", format!("&{schema}, m.{name}"), format!("&{schema}, &mut m.{name}"))
                 }
                 (Kind::String, Cardinality::Repeated) => ("Strings", format!("&m.{name}"), format!("&mut m.{name}")),
+                (Kind::String, _) => ("String", format!("&m.{name}"), format!("&mut m.{name}")),
                 (kind, cardinality) => {
                     return Err(format!(
                         "{}: {cardinality:?} {kind:?} has no Graph mapping yet (see src/schema.rs)",

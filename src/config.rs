@@ -77,10 +77,11 @@ pub struct ServeConfig {
     /// calls are refused at once with RESOURCE_EXHAUSTED. Health and reflection are not limited.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_concurrent_requests: u32,
-    /// Request bytes translated at once, across all calls and streams; a call that would go over
-    /// is refused at once with RESOURCE_EXHAUSTED. Memory peaks at about 4x this, plus the
-    /// requests being received. At least --max-message-bytes.
-    #[arg(long, default_value_t = 8 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..))]
+    /// Request bytes received or translated at once, across all calls and streams, counted as
+    /// they arrive; a call that would go over is refused at once with RESOURCE_EXHAUSTED. A
+    /// translation holds up to about 10x its request, so the default keeps a 64 MiB container
+    /// safe. At least --max-message-bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..))]
     pub max_in_flight_bytes: u32,
     /// Longest a ToGraph or FromGraph call may take before DEADLINE_EXCEEDED (e.g. 500ms, 30s).
     #[arg(long, default_value = "30s", value_parser = parse_positive_duration)]
@@ -88,6 +89,13 @@ pub struct ServeConfig {
     /// HTTP/2 streams a client may open at once on one connection of the API port.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_streams: u32,
+    /// Connections each port serves at once; past it the port stops accepting until one closes,
+    /// so one port's clients cannot take the descriptors the other needs.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// A new connection that sends nothing for this long is closed without being served.
+    #[arg(long, default_value = "10s", value_parser = parse_positive_duration)]
+    pub first_bytes_timeout: Duration,
     /// Idle time after which the server pings a connection (HTTP/2 keepalive).
     #[arg(long, default_value = "60s", value_parser = parse_positive_duration)]
     pub http2_keepalive_interval: Duration,
@@ -111,7 +119,8 @@ pub struct ServeConfig {
     /// PEM CA bundle: require client certificates signed by it (mutual TLS).
     #[arg(long, requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
-    /// Tokio worker threads; 0 means one per CPU the process may use (cgroup CPU limits included).
+    /// Tokio worker threads, and threads for large translations; 0 means one per CPU the process
+    /// may use (cgroup CPU limits included).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16))]
     pub worker_threads: u16,
     /// Log format.

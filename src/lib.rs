@@ -2,13 +2,17 @@
 //!
 //! - [`schema`]: the Graph schema tables generated from `proto/` (the single source of truth).
 //! - [`codec`]: Graph JSON writer and reader, the unknown-data policy and report.
-//! - [`service`]: the `graphbridge.v1.Translator` gRPC service.
-//! - [`server`]: ports, health, reflection and shutdown; [`config`]: flags and environment.
+//! - [`service`]: the `graphbridge.v1.Translator` gRPC service; [`admission`]: its limits on work
+//!   at once, applied before a request's body is read.
+//! - [`server`]: ports, health, reflection and shutdown; [`incoming`]: the guard on accepted
+//!   connections; [`config`]: flags and environment.
 
 pub mod admin;
+pub mod admission;
 pub mod codec;
 pub mod config;
 pub mod convert;
+pub mod incoming;
 pub mod logging;
 pub mod metrics;
 pub mod pb;

@@ -10,11 +10,18 @@ fn main() -> ExitCode {
     match command {
         config::Command::Serve(config) => {
             logging::init(config.log_format);
-            let mut runtime = tokio::runtime::Builder::new_multi_thread();
-            if config.worker_threads > 0 {
-                runtime.worker_threads(config.worker_threads.into());
-            }
-            let runtime = runtime.enable_all().build().expect("tokio runtime");
+            let workers = match config.worker_threads {
+                0 => std::thread::available_parallelism().map_or(1, usize::from),
+                n => n.into(),
+            };
+            // Large translations run on the blocking pool and are CPU-bound: more threads than
+            // cores would add no speed, only translations held in memory at once.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(workers)
+                .max_blocking_threads(workers)
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
             let served = runtime.block_on(async {
                 let signal = server::termination_signal()?;
                 server::Bound::new(*config)?.serve(signal).await

@@ -54,6 +54,8 @@ pub enum Value<'a> {
     Enum(&'static EnumSchema, i32),
     /// A collection of strings.
     Strings(&'a [String]),
+    /// One string (`Edm.String`); empty = not set.
+    String(&'a str),
 }
 
 impl Value<'_> {
@@ -63,6 +65,7 @@ impl Value<'_> {
             Value::Flags(_, v) => !v.is_empty(),
             Value::Enum(_, v) => *v != 0,
             Value::Strings(v) => !v.is_empty(),
+            Value::String(v) => !v.is_empty(),
         }
     }
 }
@@ -73,6 +76,7 @@ pub enum Slot<'a> {
     Flags(&'static EnumSchema, &'a mut Vec<i32>),
     Enum(&'static EnumSchema, &'a mut i32),
     Strings(&'a mut Vec<String>),
+    String(&'a mut String),
 }
 
 /// One Graph property of the message type `M`.

@@ -16,15 +16,12 @@ use tonic_health::{
 use crate::{
     admin::{self, Readiness},
     config::ServeConfig,
+    incoming::{ConnectionLimits, guarded},
     metrics::Metrics,
     pb::{self, translator_server::TranslatorServer},
     service::{Limits, Translator},
 };
 
-/// tonic's own decode limit, as a multiple of --max-message-bytes: a transport backstop. Below it
-/// the handler answers an oversize request with RESOURCE_EXHAUSTED; above it tonic refuses the
-/// message before decoding it, with OUT_OF_RANGE.
-const TRANSPORT_LIMIT_FACTOR: usize = 2;
 /// TCP keepalive on accepted sockets, so dead peers are noticed even without HTTP/2 traffic.
 const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
@@ -114,9 +111,8 @@ impl Bound {
     /// given at most the drain timeout.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let config = &self.config;
-        let max_message_bytes = config.max_message_bytes as usize;
         let limits = Limits {
-            max_message_bytes,
+            max_message_bytes: config.max_message_bytes as usize,
             max_json_depth: config.max_json_depth as usize,
             max_concurrent_requests: config.max_concurrent_requests as usize,
             max_in_flight_bytes: config.max_in_flight_bytes as usize,
@@ -125,9 +121,7 @@ impl Bound {
         let metrics = Arc::new(Metrics::default());
         let readiness = Readiness::ready();
         let (stop_tx, stop_rx) = watch::channel(false);
-        let translator = TranslatorServer::new(Translator::new(limits, metrics.clone(), stop_rx.clone()))
-            .max_decoding_message_size(max_message_bytes * TRANSPORT_LIMIT_FACTOR)
-            .max_encoding_message_size(max_message_bytes * TRANSPORT_LIMIT_FACTOR);
+        let translator = Translator::new(limits, metrics.clone(), stop_rx.clone()).into_server();
 
         let health = HealthReporter::new();
         health.set_serving::<TranslatorServer<Translator>>().await;
@@ -150,7 +144,11 @@ impl Bound {
         // tonic-types' descriptors let grpcurl decode google.rpc.BadRequest details.
         let api_routes = Routes::new(translator).add_service(health_service());
         let api_routes = with_reflection(api_routes, &[pb::FILE_DESCRIPTOR_SET, tonic_types::pb::FILE_DESCRIPTOR_SET])?;
-        let api = api.add_routes(api_routes).serve_with_incoming_shutdown(self.api, stopped());
+        let connections = ConnectionLimits {
+            max_connections: config.max_connections as usize,
+            first_bytes_timeout: config.first_bytes_timeout,
+        };
+        let api = api.add_routes(api_routes).serve_with_incoming_shutdown(guarded(self.api, connections), stopped());
         let api = spawn_port("API", api);
 
         // One port, two protocols: gRPC health over h2c for kubelet probes, HTTP/1.1 for the rest.
@@ -159,7 +157,7 @@ impl Bound {
         let admin = Server::builder()
             .accept_http1(true)
             .add_routes(admin_routes)
-            .serve_with_incoming_shutdown(self.admin, stopped());
+            .serve_with_incoming_shutdown(guarded(self.admin, connections), stopped());
         let admin = spawn_port("admin", admin);
         tracing::info!(api = %self.api_addr, admin = %self.admin_addr, tls = self.tls.is_some(), "serving");
 

@@ -3,12 +3,13 @@
 use std::{pin::Pin, sync::Arc, time::Duration};
 
 use prost::Message;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Code, Request, Response, Status, Streaming};
 use tracing::Level;
 
 use crate::{
+    admission::{Admission, Admit, Admitted},
     codec::{self, Policy},
     metrics::{Metrics, code_label},
     pb::{
@@ -22,6 +23,11 @@ use crate::{
 /// hop to the blocking pool would cost more than the work. Larger ones run on the blocking pool,
 /// bounded by the request timeout.
 const INLINE_REQUEST_BYTES: usize = 64 * 1024;
+
+/// tonic's own message limits, as a multiple of --max-message-bytes: only a backstop, as the
+/// admission refuses oversize requests from their length prefix and responses are checked before
+/// they are sent (a stream item's answer adds its id to a response of up to the limit).
+const TRANSPORT_LIMIT_FACTOR: usize = 2;
 
 /// Limits a request must respect.
 #[derive(Debug, Clone, Copy)]
@@ -93,27 +99,31 @@ fn invalid_field(field: &str, message: String) -> Status {
     codec::Error::Invalid(vec![codec::Violation::new(field, message)]).into()
 }
 
-/// Permits of the in-flight byte budget are KiB: a u32 count covers any sane budget.
-const BUDGET_UNIT: usize = 1024;
-
-/// The Translator service. Cheap to clone: clones share limits, metrics and permits.
+/// The Translator service. Cheap to clone: clones share limits, metrics and admission.
 #[derive(Clone)]
 pub struct Translator {
     limits: Limits,
     metrics: Arc<Metrics>,
-    /// One per request (or open stream) being served.
-    requests: Arc<Semaphore>,
-    /// The in-flight byte budget, in BUDGET_UNITs.
-    bytes: Arc<Semaphore>,
+    admission: Admission,
     /// Becomes true when the server shuts down: open streams stop reading.
     shutdown: watch::Receiver<bool>,
 }
 
 impl Translator {
     pub fn new(limits: Limits, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) -> Self {
-        let requests = Arc::new(Semaphore::new(limits.max_concurrent_requests));
-        let bytes = Arc::new(Semaphore::new(limits.max_in_flight_bytes / BUDGET_UNIT));
-        Self { limits, metrics, requests, bytes, shutdown }
+        let admission = Admission::new(&limits, metrics.clone());
+        Self { limits, metrics, admission, shutdown }
+    }
+
+    /// The gRPC service, behind the admission that runs before a request's body is read.
+    pub fn into_server(self) -> Admit<translator_server::TranslatorServer<Self>> {
+        let max_decoded = self.limits.max_message_bytes * TRANSPORT_LIMIT_FACTOR;
+        let admission = self.admission.clone();
+        admission.in_front_of(
+            translator_server::TranslatorServer::new(self)
+                .max_decoding_message_size(max_decoded)
+                .max_encoding_message_size(max_decoded),
+        )
     }
 
     fn write_graph(&self, request: &ToGraphRequest) -> Result<ToGraphResponse, RequestError> {
@@ -134,11 +144,11 @@ impl Translator {
         use translate_stream_response::Result as Out;
         let item_bytes = item.encoded_len();
         let call = self.metrics.start("TranslateStream", item_bytes);
-        let result = self.admit_bytes("TranslateStream", item_bytes).and_then(|_bytes| match &item.request {
+        let result = match &item.request {
             Some(In::ToGraph(request)) => self.write_graph(request).map(Out::ToGraph),
             Some(In::FromGraph(request)) => self.read_graph(request).map(Out::FromGraph),
             None => Err(RequestError::MissingRequest),
-        });
+        };
         let result = result.unwrap_or_else(|error| Out::Error(rpc_status(&Status::from(error))));
         let response = TranslateStreamResponse { id: item.id, result: Some(result) };
         let code = match &response.result {
@@ -149,58 +159,40 @@ impl Translator {
         response
     }
 
-    /// A place among the requests served at once, or RESOURCE_EXHAUSTED at once.
-    fn admit_request(&self, method: &'static str) -> Result<OwnedSemaphorePermit, RequestError> {
-        self.requests.clone().try_acquire_owned().map_err(|_| {
-            self.metrics.shed(method);
-            RequestError::Overloaded { limit: self.limits.max_concurrent_requests }
-        })
-    }
-
-    /// A share of the in-flight byte budget for a request of `bytes`, or RESOURCE_EXHAUSTED at once.
-    fn admit_bytes(&self, method: &'static str, bytes: usize) -> Result<OwnedSemaphorePermit, RequestError> {
-        let units = u32::try_from(bytes.div_ceil(BUDGET_UNIT)).unwrap_or(u32::MAX);
-        self.bytes.clone().try_acquire_many_owned(units).map_err(|_| {
-            self.metrics.shed(method);
-            RequestError::OverBudget { limit: self.limits.max_in_flight_bytes }
-        })
-    }
-
-    /// Runs a unary call: concurrency limit, timeout for large inputs, metrics, status.
+    /// Runs a unary call: size check, timeout for large inputs, metrics, status. `admitted`
+    /// is held until the answer is ready.
     async fn unary<Req, Resp>(
         &self,
         method: &'static str,
-        request: Req,
+        request: Request<Req>,
         translate: fn(&Translator, &Req) -> Result<Resp, RequestError>,
     ) -> Result<Response<Resp>, Status>
     where
         Req: Message + Send + 'static,
         Resp: Message + Send + 'static,
     {
+        let admitted = admitted(&request);
+        let request = request.into_inner();
         let request_bytes = request.encoded_len();
         let call = self.metrics.start(method, request_bytes);
         let limit = self.limits.max_message_bytes;
-        let result = if request_bytes > limit {
-            Err(RequestError::TooLarge { field: "request", size: request_bytes, limit })
-        } else {
-            let admitted = self
-                .admit_request(method)
-                .and_then(|request| self.admit_bytes(method, request_bytes).map(|bytes| (request, bytes)));
-            match admitted {
-                Err(error) => Err(error),
-                Ok(_admitted) if request_bytes <= INLINE_REQUEST_BYTES => translate(self, &request),
-                Ok(admitted) => {
-                    let this = self.clone();
-                    // The permits go with the work, which may outlive a timed-out call.
-                    let work = tokio::task::spawn_blocking(move || {
-                        let _admitted = admitted;
-                        translate(&this, &request)
-                    });
-                    match tokio::time::timeout(self.limits.request_timeout, work).await {
-                        Ok(Ok(result)) => result,
-                        Ok(Err(join_error)) => Err(RequestError::Bug(join_error.to_string())),
-                        Err(_) => Err(RequestError::Timeout { after: self.limits.request_timeout }),
-                    }
+        let result = match admitted {
+            Err(error) => Err(error),
+            Ok(_) if request_bytes > limit => {
+                Err(RequestError::TooLarge { field: "request", size: request_bytes, limit })
+            }
+            Ok(_admitted) if request_bytes <= INLINE_REQUEST_BYTES => translate(self, &request),
+            Ok(admitted) => {
+                let this = self.clone();
+                // The admission goes with the work, which may outlive a timed-out call.
+                let work = tokio::task::spawn_blocking(move || {
+                    let _admitted = admitted;
+                    translate(&this, &request)
+                });
+                match tokio::time::timeout(self.limits.request_timeout, work).await {
+                    Ok(Ok(result)) => result,
+                    Ok(Err(join_error)) => Err(RequestError::Bug(join_error.to_string())),
+                    Err(_) => Err(RequestError::Timeout { after: self.limits.request_timeout }),
                 }
             }
         };
@@ -216,6 +208,15 @@ impl Translator {
             }
         }
     }
+}
+
+/// The admission the layer in front of the service gave this request.
+fn admitted<T>(request: &Request<T>) -> Result<Arc<Admitted>, RequestError> {
+    request
+        .extensions()
+        .get::<Arc<Admitted>>()
+        .cloned()
+        .ok_or_else(|| RequestError::Bug("a request reached the Translator without admission".into()))
 }
 
 /// ToGraph, checked against `limits`.
@@ -266,11 +267,11 @@ type ResponseStream = Pin<Box<dyn Stream<Item = Result<TranslateStreamResponse, 
 #[tonic::async_trait]
 impl translator_server::Translator for Translator {
     async fn to_graph(&self, request: Request<ToGraphRequest>) -> Result<Response<ToGraphResponse>, Status> {
-        self.unary("ToGraph", request.into_inner(), Translator::write_graph).await
+        self.unary("ToGraph", request, Translator::write_graph).await
     }
 
     async fn from_graph(&self, request: Request<FromGraphRequest>) -> Result<Response<FromGraphResponse>, Status> {
-        self.unary("FromGraph", request.into_inner(), Translator::read_graph).await
+        self.unary("FromGraph", request, Translator::read_graph).await
     }
 
     type TranslateStreamStream = ResponseStream;
@@ -279,14 +280,14 @@ impl translator_server::Translator for Translator {
         &self,
         request: Request<Streaming<TranslateStreamRequest>>,
     ) -> Result<Response<ResponseStream>, Status> {
-        let permit = self.admit_request("TranslateStream")?;
+        let admitted = admitted(&request)?;
         let mut inbound = request.into_inner();
         let (responses, outbound) = mpsc::channel(32);
         let translator = self.clone();
         let mut shutdown = self.shutdown.clone();
         let open = self.metrics.stream_opened();
         tokio::spawn(async move {
-            let _held = (permit, open);
+            let _open = open;
             loop {
                 let stopping = async { shutdown.wait_for(|stop| *stop).await.is_ok() };
                 let next = tokio::select! {
@@ -299,7 +300,11 @@ impl translator_server::Translator for Translator {
                     next = inbound.message() => next,
                 };
                 let response = match next {
-                    Ok(Some(item)) => Ok(translator.stream_item(item)),
+                    Ok(Some(item)) => {
+                        let answer = translator.stream_item(item);
+                        admitted.release_bytes();
+                        Ok(answer)
+                    }
                     Ok(None) => break,
                     Err(status) => Err(status),
                 };
@@ -310,41 +315,5 @@ impl translator_server::Translator for Translator {
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(outbound))))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn translator(max_in_flight_bytes: usize, max_concurrent_requests: usize) -> Translator {
-        let limits = Limits {
-            max_message_bytes: 4096,
-            max_json_depth: codec::DEFAULT_MAX_DEPTH,
-            max_concurrent_requests,
-            max_in_flight_bytes,
-            request_timeout: Duration::from_secs(1),
-        };
-        Translator::new(limits, Arc::new(Metrics::default()), watch::channel(false).1)
-    }
-
-    #[test]
-    fn the_byte_budget_refuses_what_would_go_over_and_frees_on_drop() {
-        let translator = translator(10 * 1024, 8);
-        let held = translator.admit_bytes("FromGraph", 6 * 1024).unwrap();
-        let refused = translator.admit_bytes("FromGraph", 5 * 1024).unwrap_err();
-        assert!(matches!(refused, RequestError::OverBudget { limit: 10240 }), "{refused:?}");
-        assert_eq!(Status::from(refused).code(), Code::ResourceExhausted);
-        let _small = translator.admit_bytes("FromGraph", 4 * 1024).unwrap();
-        drop(held);
-        let _again = translator.admit_bytes("FromGraph", 6 * 1024).expect("freed when the request ended");
-    }
-
-    #[test]
-    fn the_request_limit_counts_requests_whatever_their_size() {
-        let translator = translator(1024 * 1024, 2);
-        let _first = translator.admit_request("ToGraph").unwrap();
-        let _second = translator.admit_request("ToGraph").unwrap();
-        assert!(matches!(translator.admit_request("ToGraph"), Err(RequestError::Overloaded { limit: 2 })));
     }
 }

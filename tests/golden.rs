@@ -13,7 +13,7 @@ const DEPTH: usize = codec::DEFAULT_MAX_DEPTH;
 
 /// Runs `check` for every known type.
 fn for_each_type(check: impl Fn(&str) -> Option<()>) {
-    assert_eq!(Action::KNOWN_TYPES.len(), 16, "the seed hierarchy has 16 derived types");
+    assert_eq!(Action::KNOWN_TYPES.len(), 30, "16 seed types and 14 incident-task subtypes");
     for name in Action::KNOWN_TYPES {
         check(name).unwrap_or_else(|| panic!("{name} is listed but not dispatched"));
     }
@@ -39,6 +39,7 @@ fn minimal<M: GraphType>() -> M {
             Slot::Flags(schema, field) => field.push(schema.members[0].number),
             Slot::Enum(schema, field) => *field = schema.members[0].number,
             Slot::Strings(field) => field.push("group 1".into()),
+            Slot::String(field) => *field = "value 1".into(),
         }
     }
     message
@@ -52,6 +53,7 @@ fn minimal_json<M: GraphType>() -> serde_json::Map<String, Json> {
         let value = match (property.get_mut)(&mut M::default()) {
             Slot::Flags(schema, _) | Slot::Enum(schema, _) => json!(schema.members[0].graph_name),
             Slot::Strings(_) => json!(["group 1"]),
+            Slot::String(_) => json!("value 1"),
         };
         object.insert(property.graph_name.into(), value);
     }
@@ -100,6 +102,7 @@ impl TypeVisitor for EveryMemberBothWays {
                     })
                     .collect(),
                 Slot::Strings(_) => vec![(minimal::<M>(), json!(["group 1"]))],
+                Slot::String(_) => vec![(minimal::<M>(), json!("value 1"))],
             };
             for (message, value) in variants {
                 let mut expected = base_json.clone();
@@ -142,7 +145,7 @@ impl TypeVisitor for SentinelAndUnspecified {
                 match (property.get_mut)(&mut message) {
                     Slot::Flags(_, field) => *field = vec![number],
                     Slot::Enum(_, field) => *field = number,
-                    Slot::Strings(_) => unreachable!(),
+                    Slot::Strings(_) | Slot::String(_) => unreachable!(),
                 }
                 let Err(codec::Error::Invalid(violations)) = write(vec![action(wrap(message))]) else {
                     panic!("{path} = {number} was written");
@@ -209,6 +212,7 @@ impl TypeVisitor for Describe {
                     Slot::Flags(schema, _) => format!("flags {}", schema.graph_name),
                     Slot::Enum(schema, _) => format!("enum {}", schema.graph_name),
                     Slot::Strings(_) => "Collection(Edm.String)".to_owned(),
+                    Slot::String(_) => "Edm.String".to_owned(),
                 };
                 (p.graph_name.to_owned(), kind, p.required)
             })
@@ -222,6 +226,7 @@ impl TypeVisitor for Describe {
 fn schema_matches_graph() {
     let identifier = |e: &str| ("identifier".to_owned(), format!("flags {e}"), true);
     let groups = ("deviceGroupNames".to_owned(), "Collection(Edm.String)".to_owned(), false);
+    let identifier_value = || ("identifierValue".to_owned(), "Edm.String".to_owned(), true);
     let expected_types = [
         ("allowFileResponseAction", vec![groups.clone(), identifier("fileEntityIdentifier")]),
         ("blockFileResponseAction", vec![groups, identifier("fileEntityIdentifier")]),
@@ -242,9 +247,32 @@ fn schema_matches_graph() {
         ("runAntivirusScanResponseAction", vec![identifier("deviceIdEntityIdentifier")]),
         ("softDeleteResponseAction", vec![identifier("emailEntityIdentifier")]),
         ("stopAndQuarantineFileResponseAction", vec![identifier("stopAndQuarantineFileEntityIdentifier")]),
+        // The incident-task branch (§2.2): identifierValue from the abstract base, and own properties.
+        ("collectInvestigationPackageIncidentTaskResponseAction", vec![identifier_value()]),
+        ("disableUserIncidentTaskResponseAction", vec![identifier_value()]),
+        ("enableUserIncidentTaskResponseAction", vec![identifier_value()]),
+        ("forceUserPasswordResetIncidentTaskResponseAction", vec![identifier_value()]),
+        ("hardDeleteEmailIncidentTaskResponseAction", vec![identifier_value()]),
+        (
+            "isolateDeviceIncidentTaskResponseAction",
+            vec![identifier_value(), ("isolationType".into(), "enum isolationType".into(), true)],
+        ),
+        ("markUserAsCompromisedIncidentTaskResponseAction", vec![identifier_value()]),
+        ("requireSignInIncidentTaskResponseAction", vec![identifier_value()]),
+        ("restrictAppExecutionIncidentTaskResponseAction", vec![identifier_value()]),
+        ("runAntivirusScanIncidentTaskResponseAction", vec![identifier_value()]),
+        ("softDeleteIncidentTaskResponseAction", vec![identifier_value()]),
+        (
+            "stopAndQuarantineFileIncidentTaskResponseAction",
+            vec![identifier_value(), ("deviceId".into(), "Edm.String".into(), false)],
+        ),
+        ("unIsolateDeviceIncidentTaskResponseAction", vec![identifier_value()]),
+        ("unRestrictAppExecutionIncidentTaskResponseAction", vec![identifier_value()]),
     ];
     let actual: Vec<_> = Action::KNOWN_TYPES.iter().map(|name| Action::with_type(name, Describe).unwrap()).collect();
-    let expected: Vec<_> = expected_types.into_iter().map(|(name, props)| (name.to_owned(), props)).collect();
+    let mut expected: Vec<_> = expected_types.into_iter().map(|(name, props)| (name.to_owned(), props)).collect();
+    expected.sort();
+    assert_eq!(expected.len(), 30, "16 seed types and 14 incident-task subtypes");
     assert_eq!(actual, expected);
 
     let expected_enums = [

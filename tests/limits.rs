@@ -37,6 +37,9 @@ async fn overload_sheds_at_once_while_health_answers_and_recovers() {
     assert!(started.elapsed() < Duration::from_secs(5), "shed at once, not queued");
     let status = client.translate_stream(tokio_stream::empty()).await.unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted);
+    // Refused from its headers: not one byte of a 1 MB body was read.
+    let large = FromGraphRequest { json: format!("[{}]", " ".repeat(1 << 20)), ..Default::default() };
+    assert_eq!(client.from_graph(large).await.unwrap_err().code(), Code::ResourceExhausted);
 
     assert_eq!(health(server.api).await, ServingStatus::Serving);
     assert_eq!(health(server.admin).await, ServingStatus::Serving);
@@ -44,6 +47,7 @@ async fn overload_sheds_at_once_while_health_answers_and_recovers() {
     let (_, metrics) = http_get(server.admin, "/metrics").await;
     assert!(metrics.contains(r#"graphbridge_shed_requests_total{method="ToGraph"} 1"#), "{metrics}");
     assert!(metrics.contains(r#"graphbridge_in_flight_requests 1"#), "{metrics}");
+    assert!(metrics.contains(r#"graphbridge_request_bytes_total{method="FromGraph"} 0"#), "{metrics}");
 
     // Closing the stream frees the permit: the next call succeeds.
     drop(items);
@@ -72,6 +76,25 @@ async fn an_oversize_request_message_is_resource_exhausted() {
     let status = client.to_graph(ToGraphRequest { actions: vec![action], ..Default::default() }).await.unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(status.message().starts_with("request is 50"), "{}", status.message());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_stream_item_over_the_limit_ends_the_stream_after_the_items_before_it() {
+    let server = TestServer::with_flags(&["--max-message-bytes", "4096", "--max-in-flight-bytes", "65536"]).await;
+    let mut client = server.client().await;
+    let item = |id: &str, json: String| TranslateStreamRequest {
+        id: id.into(),
+        request: Some(Request::FromGraph(FromGraphRequest { json, ..Default::default() })),
+    };
+    let items =
+        vec![item("small", "[]".into()), item("large", format!("[{}]", " ".repeat(5000))), item("after", "[]".into())];
+    let mut answers = client.translate_stream(tokio_stream::iter(items)).await.unwrap().into_inner();
+    assert_eq!(answers.message().await.unwrap().unwrap().id, "small");
+    let status = answers.message().await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().starts_with("request is 50"), "{}", status.message());
+    assert!(status.message().ends_with("over the limit of 4096 bytes (--max-message-bytes)"), "{}", status.message());
     server.stop().await;
 }
 

@@ -22,6 +22,7 @@ enum Kind {
     Flags(Vec<&'static str>),
     Enum(Vec<&'static str>),
     Strings,
+    String,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +47,7 @@ impl TypeVisitor for Describe {
                     Slot::Flags(schema, _) => Kind::Flags(writable(schema)),
                     Slot::Enum(schema, _) => Kind::Enum(writable(schema)),
                     Slot::Strings(_) => Kind::Strings,
+                    Slot::String(_) => Kind::String,
                 };
                 (p.graph_name, kind)
             })
@@ -81,9 +83,8 @@ fn json_text() -> impl Strategy<Value = String> {
 
 /// Property names no known type declares.
 fn unknown_key() -> impl Strategy<Value = String> {
-    any::<String>().prop_filter("not a known property", |k| {
-        !matches!(k.as_str(), "identifier" | "isolationType" | "deviceGroupNames" | "@odata.type")
-    })
+    let known: Vec<&str> = types().iter().flat_map(|t| t.properties.iter().map(|(name, _)| *name)).collect();
+    any::<String>().prop_filter("not a known property", move |k| k != "@odata.type" && !known.contains(&k.as_str()))
 }
 
 fn extra_properties() -> impl Strategy<Value = BTreeMap<String, String>> {
@@ -109,6 +110,7 @@ fn property_value(kind: &Kind) -> BoxedStrategy<String> {
         ]
         .boxed(),
         Kind::Strings => vec(any::<String>(), 0..4).prop_map(|v| Json::from(v).to_string()).boxed(),
+        Kind::String => any::<String>().prop_map(|v| Json::from(v).to_string()).boxed(),
     }
 }
 
@@ -155,6 +157,8 @@ impl TypeVisitor for Build<'_> {
                 }
                 Slot::Enum(schema, field) => *field = schema.members[bits.iter().filter(|b| **b).count() % 2].number,
                 Slot::Strings(field) => *field = strings.clone(),
+                // Never empty: an empty string is an unset one, and identifierValue is required.
+                Slot::String(field) => *field = format!("v{}", strings.concat()),
             }
         }
         wrap(message)

@@ -32,6 +32,7 @@ enum Kind {
     Flags(Vec<&'static str>, &'static str),
     Enum(Vec<&'static str>, &'static str),
     Strings,
+    String,
 }
 
 struct Type {
@@ -64,6 +65,7 @@ impl TypeVisitor for Describe {
                         Kind::Enum(w, s)
                     }
                     Slot::Strings(_) => Kind::Strings,
+                    Slot::String(_) => Kind::String,
                 };
                 (p.graph_name, kind)
             })
@@ -91,6 +93,7 @@ fn variants(t: &Type) -> Vec<(String, String)> {
     let value = |kind: &Kind, pick: usize| match kind {
         Kind::Flags(members, _) | Kind::Enum(members, _) => string(members[pick % members.len()]),
         Kind::Strings => r#"["Servers","Tier 0 \"DCs\"","Zürich ☃ 😀"]"#.to_owned(),
+        Kind::String => string("3f4a2b1c-0d9e-4f8a-b7c6-d5e4f3a2b1c0 \"é\""),
     };
     // The smallest valid object, and one per member of each enum property.
     let minimal: Vec<(&str, String)> = t.properties.iter().map(|(p, k)| (*p, value(k, 0))).collect();
@@ -119,6 +122,7 @@ fn variants(t: &Type) -> Vec<(String, String)> {
             Kind::Flags(members, _) => string(&format!("{},someNewMember", members[0])),
             Kind::Enum(_, sentinel) => string(sentinel),
             Kind::Strings => "[]".to_owned(),
+            Kind::String => r#""""#.to_owned(),
         };
         unknown.push((property, v));
     }
@@ -137,7 +141,7 @@ fn variants(t: &Type) -> Vec<(String, String)> {
     for (property, kind) in &t.properties {
         let v = match kind {
             Kind::Flags(_, s) | Kind::Enum(_, s) => string(s),
-            Kind::Strings => "null".to_owned(),
+            Kind::Strings | Kind::String => "null".to_owned(),
         };
         sentinel.push((property, v));
     }
@@ -160,6 +164,7 @@ fn seeds() -> Vec<(String, String)> {
                         Kind::Flags(m, _) => string(&m.join(",")),
                         Kind::Enum(m, _) => string(m[0]),
                         Kind::Strings => r#"["g1","g2"]"#.to_owned(),
+                        Kind::String => string("v1"),
                     },
                 ));
             }

@@ -28,10 +28,10 @@ impl SyntaxError {
         (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
     }
 
-    /// Prefixes the pointer with the reference token `token` writes, as the error leaves the
-    /// container that holds the failed value.
+    /// Prefixes the pointer with what `token` writes (`/` and a reference token), as the error
+    /// leaves the container that holds the failed value.
     fn within(mut self, token: impl FnOnce(&mut String)) -> Self {
-        let mut pointer = String::from("/");
+        let mut pointer = String::new();
         token(&mut pointer);
         pointer.push_str(&self.pointer);
         self.pointer = pointer;
@@ -201,6 +201,21 @@ fn special_bytes(chunk: u64) -> u64 {
     quotes | backslashes | controls
 }
 
+/// Length of the plain string content at the start of `bytes`: up to the first quote, backslash
+/// or control character. Eight bytes at a time; byte by byte only in the last few bytes.
+fn plain_len(bytes: &[u8]) -> usize {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut len = 0;
+    for chunk in &mut chunks {
+        let special = special_bytes(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        if special != 0 {
+            return len + (special.trailing_zeros() / 8) as usize;
+        }
+        len += 8;
+    }
+    len + chunks.remainder().iter().take_while(|&&b| !STRING_SPECIAL[usize::from(b)]).count()
+}
+
 impl<'a> Scanner<'a> {
     /// `max_depth` bounds the nesting of arrays and objects, the outermost being depth 1.
     pub fn new(src: &'a str, max_depth: usize) -> Self {
@@ -327,7 +342,12 @@ impl<'a> Scanner<'a> {
             self.keys.push(key.clone());
             self.expect_byte(b':', "':' after an object key")?;
             self.skip_ws();
-            member(self, &key).map_err(|e| e.within(|pointer| push_pointer_token(pointer, &key)))?;
+            member(self, &key).map_err(|e| {
+                e.within(|pointer| {
+                    pointer.push('/');
+                    push_pointer_token(pointer, &key);
+                })
+            })?;
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
@@ -350,7 +370,7 @@ impl<'a> Scanner<'a> {
         }
         for index in 0.. {
             self.skip_ws();
-            item(self, index).map_err(|e| e.within(|pointer| pointer.push_str(&index.to_string())))?;
+            item(self, index).map_err(|e| e.within(|pointer| push_index_token(pointer, index)))?;
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
@@ -412,19 +432,8 @@ impl<'a> Scanner<'a> {
     }
 
     /// Moves past plain string content: up to the next quote, backslash or control character.
-    /// Eight bytes at a time; byte by byte only in the last few bytes of the input.
     fn skip_plain(&mut self) {
-        let rest = &self.bytes()[self.pos..];
-        let mut chunks = rest.chunks_exact(8);
-        for chunk in &mut chunks {
-            let special = special_bytes(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-            if special != 0 {
-                self.pos += (special.trailing_zeros() / 8) as usize;
-                return;
-            }
-            self.pos += 8;
-        }
-        self.pos += chunks.remainder().iter().take_while(|&&b| !STRING_SPECIAL[usize::from(b)]).count();
+        self.pos += plain_len(&self.bytes()[self.pos..]);
     }
 
     /// Scans a string token and returns its decoded text (borrowed when it has no escapes).
@@ -556,6 +565,10 @@ pub fn single_value(text: &str, max_depth: usize) -> Result<&str> {
 
 /// Appends one RFC 6901 reference token.
 pub fn push_pointer_token(out: &mut String, token: &str) {
+    if !token.bytes().any(|b| b == b'~' || b == b'/') {
+        out.push_str(token);
+        return;
+    }
     for c in token.chars() {
         match c {
             '~' => out.push_str("~0"),
@@ -565,29 +578,44 @@ pub fn push_pointer_token(out: &mut String, token: &str) {
     }
 }
 
+/// Appends `/index`, the reference token of an array item, without the formatting machinery.
+pub fn push_index_token(out: &mut String, index: usize) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = index;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.push('/');
+    out.push_str(std::str::from_utf8(&digits[start..]).expect("ASCII digits"));
+}
+
 /// Appends `s` as a JSON string literal.
 pub fn write_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    let mut run_start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1F => "",
-            _ => continue,
-        };
-        out.push_str(&s[run_start..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
+    let mut rest = s;
+    loop {
+        let plain = plain_len(rest.as_bytes());
+        out.push_str(&rest[..plain]);
+        let Some(&b) = rest.as_bytes().get(plain) else { break };
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            _ => {
+                let _ = write!(out, "\\u{b:04x}");
+            }
         }
-        run_start = i + 1;
+        rest = &rest[plain + 1..];
     }
-    out.push_str(&s[run_start..]);
     out.push('"');
 }
 
@@ -753,6 +781,20 @@ mod tests {
     }
 
     #[test]
+    fn scanned_strings_are_decoded_borrowed_unless_escaped() {
+        let mut scanner = Scanner::new(r#"["plain", "esc\"aped", "\u00e9"]"#, 8);
+        let mut decoded = Vec::new();
+        scanner
+            .array(1, |s, _| {
+                decoded.push(s.value(2)?.as_str().expect("a string"));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(decoded, ["plain", "esc\"aped", "é"]);
+        assert!(matches!(decoded[0], Cow::Borrowed(_)) && matches!(decoded[1], Cow::Owned(_)));
+    }
+
+    #[test]
     fn the_eight_byte_check_finds_the_first_special_byte() {
         let first_special = |chunk: [u8; 8]| match special_bytes(u64::from_le_bytes(chunk)) {
             0 => None,
@@ -790,6 +832,32 @@ mod tests {
                 let control = format!("\"{head}\u{1}{tail}\"");
                 assert!(scan(&control).unwrap_err().message.contains("U+0001"), "{control:?}");
             }
+        }
+    }
+
+    #[test]
+    fn long_strings_are_written_escaped_across_chunk_boundaries() {
+        for length in 0..40 {
+            for at in 0..=length {
+                let plain: String = (0..length).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+                let (head, tail) = plain.split_at(at);
+                for special in ["\"", "\\", "\n", "\u{1f}", "é"] {
+                    let original = format!("{head}{special}{tail}");
+                    let mut out = String::new();
+                    write_string(&mut out, &original);
+                    assert_eq!(Raw::new(&out, 0).as_str().unwrap(), original, "{out}");
+                    assert_eq!(serde_json::from_str::<String>(&out).unwrap(), original, "{out}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn index_tokens_are_decimal() {
+        for index in [0, 7, 10, 12_345, usize::MAX] {
+            let mut out = String::from("x");
+            push_index_token(&mut out, index);
+            assert_eq!(out, format!("x/{index}"));
         }
     }
 

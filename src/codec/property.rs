@@ -99,6 +99,17 @@ pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
             *field = strings;
             Decoded::Typed
         }
+        Slot::String(field) => match raw.as_str() {
+            None => wrong_type("a string", raw),
+            // protobuf cannot tell "" from an absent string: kept raw, so that it round-trips.
+            Some(text) if text.is_empty() => {
+                Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: "empty string".into() }
+            }
+            Some(text) => {
+                *field = text.into_owned();
+                Decoded::Typed
+            }
+        },
     }
 }
 
@@ -183,6 +194,10 @@ pub fn encode(value: Value<'_>, out: &mut String) -> Result<(), Vec<Invalid>> {
             out.push(']');
             Ok(())
         }
+        Value::String(text) => {
+            write_string(out, text);
+            Ok(())
+        }
     }
 }
 
@@ -214,6 +229,21 @@ mod tests {
 
     fn raw(text: &str) -> Raw<'_> {
         Raw::new(text, 0)
+    }
+
+    #[test]
+    fn a_string_is_read_unescaped_and_an_empty_one_is_kept_raw() {
+        let mut field = String::new();
+        assert_eq!(decode(Slot::String(&mut field), &raw(r#""a\"b é""#)), Decoded::Typed);
+        assert_eq!(field, "a\"b é");
+        let empty = decode(Slot::String(&mut field), &raw(r#""""#));
+        assert!(matches!(empty, Decoded::Untyped { kind: UnknownDataKind::RawValue, .. }), "{empty:?}");
+        assert_eq!(field, "a\"b é", "unchanged unless typed");
+        let wrong = decode(Slot::String(&mut field), &raw("12"));
+        assert_eq!(wrong, Decoded::WrongType(WrongType { expected: "a string", found: JsonType::Number, item: None }));
+        let mut out = String::new();
+        encode(Value::String("a\"b"), &mut out).unwrap();
+        assert_eq!(out, r#""a\"b""#);
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! Graph JSON -> protobuf (FromGraph): strict about JSON, lenient about Graph.
 
-use std::{collections::BTreeMap, fmt::Write as _};
+use std::collections::BTreeMap;
 
 use super::{
     Error, Policy, Violation,
-    json::{JsonType, Member, Scanner, SyntaxError, push_pointer_token},
+    json::{JsonType, Member, Scanner, SyntaxError, push_index_token, push_pointer_token},
     property::{Decoded, decode},
-    report::Report,
+    report::{Report, reserve_like_first},
 };
 use crate::{
     pb::{ResponseAction, UnknownData, UnknownDataKind, UnknownResponseAction, response_action::Action},
@@ -14,6 +14,9 @@ use crate::{
 };
 
 const ODATA_TYPE: &str = "@odata.type";
+
+/// The most actions reserved at once from a guess (see `Reader::reserve_like_first`).
+const MAX_RESERVED_ACTIONS: usize = 1024;
 
 /// The result of reading Graph JSON.
 #[derive(Debug, Default, PartialEq)]
@@ -27,7 +30,14 @@ pub fn from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<FromGr
     let mut reader = Reader { policy, result: FromGraph::default(), violations: Vec::new(), members: Vec::new() };
     let mut scanner = Scanner::new(json, max_depth);
     let scanned = match scanner.peek() {
-        Some(b'[') => scanner.array(1, |s, index| reader.element(s, 2, At(Some(index)))),
+        Some(b'[') => scanner.array(1, |s, index| {
+            let start = s.offset();
+            reader.element(s, 2, At(Some(index)))?;
+            if index == 0 {
+                reader.reserve_like_first(s.offset() - start, json.len() - s.offset());
+            }
+            Ok(())
+        }),
         // Depth as if in the array ToGraph will write it in, so both forms take the same input.
         Some(b'{') => reader.element(&mut scanner, 2, At(None)),
         Some(_) => scanner.value(1).map(|raw| {
@@ -60,7 +70,7 @@ impl At {
     fn pointer(self, tokens: &[&str]) -> String {
         let mut pointer = String::with_capacity(32);
         if let Some(index) = self.0 {
-            let _ = write!(pointer, "/{index}");
+            push_index_token(&mut pointer, index);
         }
         for token in tokens {
             pointer.push('/');
@@ -83,6 +93,16 @@ impl<'a> Reader<'a> {
         let mut field = pointer;
         field.insert_str(0, "json");
         self.violations.push(Violation::new(field, description));
+    }
+
+    /// After the first action (`first_len` bytes), reserves room for the `rest` of the input as
+    /// if its actions were about like the first (a quarter more: they vary in size). The result
+    /// is then allocated about once instead of regrown by doubling (see `reserve_like_first`).
+    fn reserve_like_first(&mut self, first_len: usize, rest: usize) {
+        let like_first = rest / first_len.max(1);
+        let more = (like_first + like_first / 4 + 1).min(MAX_RESERVED_ACTIONS);
+        self.result.actions.reserve(more);
+        reserve_like_first(&mut self.result.unknown_data, more);
     }
 
     /// Reads the value at the scanner as one action at `at`.
@@ -212,12 +232,31 @@ impl<'r, 'm, 'a: 'm, I: Iterator<Item = &'m Member<'a>>> TypeVisitor for ReadKno
                 Decoded::WrongType(wrong) => {
                     let mut at = member_pointer();
                     if let Some(i) = wrong.item {
-                        let _ = write!(at, "/{i}");
+                        push_index_token(&mut at, i);
                     }
                     reader.violation(at, wrong.message(property.graph_name));
                 }
             }
         }
         reader.result.actions.push(ResponseAction { additional_data, action: Some(wrap(message)) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_reserved_from_the_first_action_is_bounded() {
+        // A short first action full of unknown data, then a long one: the guess would be huge.
+        let unknown: String = (0..40).map(|i| format!(r#","p{i}":0"#)).collect();
+        let json = format!(
+            r##"[{{"@odata.type":"#microsoft.graph.security.runAntivirusScanResponseAction"{unknown}}},{{"@odata.type":"#b","x":"{}"}}]"##,
+            "y".repeat(1 << 20)
+        );
+        let read = from_graph(&json, Policy::Preserve, 8).unwrap();
+        assert_eq!((read.actions.len(), read.unknown_data.len()), (2, 41));
+        assert!(read.actions.capacity() <= 2 * MAX_RESERVED_ACTIONS, "{}", read.actions.capacity());
+        assert!(read.unknown_data.capacity() <= 2 * 4096, "{}", read.unknown_data.capacity());
     }
 }

@@ -85,3 +85,19 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
     (status, body)
 }
+
+/// Reads until the peer closes or `wait` passes: true when the server closed the connection.
+pub async fn closed_by_server(tcp: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout(deadline.saturating_duration_since(std::time::Instant::now()), tcp.read(&mut buf))
+            .await
+        {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
+}
