@@ -71,8 +71,8 @@ impl Admission {
     }
 
     /// Wraps a Translator service so that every call is admitted before its body is read.
-    pub fn in_front_of<S>(&self, inner: S) -> Admit<S> {
-        Admit { inner, admission: self.clone() }
+    pub fn in_front_of<S>(self, inner: S) -> Admit<S> {
+        Admit { inner, admission: self }
     }
 }
 

@@ -99,27 +99,24 @@ fn invalid_field(field: &str, message: String) -> Status {
     codec::Error::Invalid(vec![codec::Violation::new(field, message)]).into()
 }
 
-/// The Translator service. Cheap to clone: clones share limits, metrics and admission.
+/// The Translator service. Cheap to clone: clones share limits and metrics.
 #[derive(Clone)]
 pub struct Translator {
     limits: Limits,
     metrics: Arc<Metrics>,
-    admission: Admission,
     /// Becomes true when the server shuts down: open streams stop reading.
     shutdown: watch::Receiver<bool>,
 }
 
 impl Translator {
     pub fn new(limits: Limits, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) -> Self {
-        let admission = Admission::new(&limits, metrics.clone());
-        Self { limits, metrics, admission, shutdown }
+        Self { limits, metrics, shutdown }
     }
 
     /// The gRPC service, behind the admission that runs before a request's body is read.
     pub fn into_server(self) -> Admit<translator_server::TranslatorServer<Self>> {
         let max_decoded = self.limits.max_message_bytes * TRANSPORT_LIMIT_FACTOR;
-        let admission = self.admission.clone();
-        admission.in_front_of(
+        Admission::new(&self.limits, self.metrics.clone()).in_front_of(
             translator_server::TranslatorServer::new(self)
                 .max_decoding_message_size(max_decoded)
                 .max_encoding_message_size(max_decoded),

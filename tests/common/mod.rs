@@ -101,3 +101,23 @@ pub async fn closed_by_server(tcp: &mut tokio::net::TcpStream, wait: Duration) -
         }
     }
 }
+
+/// A Graph isolateDevice action, the request of the checks that the server still serves.
+pub const ISOLATE: &str = r##"{"@odata.type":"#microsoft.graph.security.isolateDeviceResponseAction","identifier":"deviceId","isolationType":"full"}"##;
+
+pub fn from(json: impl Into<String>) -> graphbridge::pb::FromGraphRequest {
+    graphbridge::pb::FromGraphRequest { json: json.into(), ..Default::default() }
+}
+
+/// A normal call succeeds, on `client`'s connection and on a new one, and health answers.
+pub async fn still_serves(server: &TestServer, client: &mut TranslatorClient<Channel>) {
+    let read = client.from_graph(from(ISOLATE)).await.expect("the same connection still serves").into_inner();
+    assert_eq!(read.actions.len(), 1);
+    let mut fresh = server.client().await;
+    let read = fresh.from_graph(from(ISOLATE)).await.expect("a new connection is served").into_inner();
+    assert_eq!(read.actions.len(), 1);
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel(server.api).await.expect("connect"));
+    let status =
+        health.check(tonic_health::pb::HealthCheckRequest::default()).await.expect("health answers").into_inner();
+    assert_eq!(status.status(), tonic_health::pb::health_check_response::ServingStatus::Serving);
+}
