@@ -39,9 +39,7 @@ const BUDGET_UNIT: usize = 1024;
 /// The Translator's limits on work at once, shared by every connection.
 #[derive(Clone)]
 pub struct Admission {
-    max_message_bytes: usize,
-    max_concurrent_requests: usize,
-    max_in_flight_bytes: usize,
+    limits: Limits,
     /// One per request (or open stream) being served.
     requests: Arc<Semaphore>,
     /// The in-flight byte budget, in BUDGET_UNITs.
@@ -52,9 +50,7 @@ pub struct Admission {
 impl Admission {
     pub fn new(limits: &Limits, metrics: Arc<Metrics>) -> Self {
         Self {
-            max_message_bytes: limits.max_message_bytes,
-            max_concurrent_requests: limits.max_concurrent_requests,
-            max_in_flight_bytes: limits.max_in_flight_bytes,
+            limits: *limits,
             requests: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             bytes: Arc::new(Semaphore::new(limits.max_in_flight_bytes / BUDGET_UNIT)),
             metrics,
@@ -65,7 +61,7 @@ impl Admission {
     fn admit(&self, method: &'static str) -> Result<Admitted, RequestError> {
         let request = self.requests.clone().try_acquire_owned().map_err(|_| {
             self.metrics.shed(method);
-            RequestError::Overloaded { limit: self.max_concurrent_requests }
+            RequestError::Overloaded { limit: self.limits.max_concurrent_requests }
         })?;
         Ok(Admitted { _request: request, charge: Mutex::default(), admission: self.clone(), method })
     }
@@ -142,7 +138,7 @@ impl Admitted {
     /// declares a size over --max-message-bytes; all of them when the budget is spent).
     fn receive(&self, data: &[u8]) -> Result<(), (usize, RequestError)> {
         let mut charge = self.charge.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let limit = self.admission.max_message_bytes;
+        let limit = self.admission.limits.max_message_bytes;
         charge
             .messages
             .scan(data, limit)
@@ -154,7 +150,7 @@ impl Admitted {
             let units = u32::try_from(more).unwrap_or(u32::MAX);
             let permit = self.admission.bytes.clone().try_acquire_many_owned(units).map_err(|_| {
                 self.admission.metrics.shed(self.method);
-                (data.len(), RequestError::OverBudget { limit: self.admission.max_in_flight_bytes })
+                (data.len(), RequestError::OverBudget { limit: self.admission.limits.max_in_flight_bytes })
             })?;
             match &mut charge.held {
                 Some(held) => held.merge(permit),
