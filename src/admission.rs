@@ -174,7 +174,7 @@ impl Admitted {
 /// The Translator methods admitted here; anything else goes straight through (to UNIMPLEMENTED).
 fn method(path: &str) -> Option<&'static str> {
     let (_, name) = path.rsplit_once('/')?;
-    ["ToGraph", "FromGraph", "TranslateStream"].into_iter().find(|known| *known == name)
+    crate::service::METHODS.iter().copied().find(|known| *known == name)
 }
 
 /// The admission layer in front of the Translator service.

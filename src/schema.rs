@@ -2,7 +2,11 @@
 //! the custom options in `proto/graphbridge/v1/` (the single source of truth, SPEC §2.4); this
 //! module only declares their shape and the visitors that reach each concrete message type.
 
-use crate::pb::{UnknownResponseAction, response_action::Action};
+use std::collections::BTreeMap;
+
+use prost_types::{Duration, Timestamp};
+
+use crate::pb::response_action::Action;
 
 /// Graph's evolvable-enum sentinel: Graph sends it for members the client did not opt into and
 /// answers 400 when a request contains it.
@@ -45,8 +49,11 @@ impl EnumSchema {
     }
 }
 
+/// The raw JSON of what the schema does not model, by Graph property name.
+pub type AdditionalData = BTreeMap<String, String>;
+
 /// A borrowed view of one typed property's value.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum Value<'a> {
     /// A flags enum: `repeated` enum numbers, written as one comma-joined string.
     Flags(&'static EnumSchema, &'a [i32]),
@@ -56,6 +63,16 @@ pub enum Value<'a> {
     Strings(&'a [String]),
     /// One string (`Edm.String`); empty = not set.
     String(&'a str),
+    /// `Edm.Boolean`, an `optional bool`.
+    Bool(Option<bool>),
+    /// `Edm.DateTimeOffset`.
+    Timestamp(Option<&'a Timestamp>),
+    /// `Edm.Duration`.
+    Duration(Option<&'a Duration>),
+    /// A complex value.
+    Object(Option<&'a dyn GraphObject>),
+    /// A collection of complex values.
+    Objects(&'a dyn ObjectList),
 }
 
 impl Value<'_> {
@@ -66,58 +83,226 @@ impl Value<'_> {
             Value::Enum(_, v) => *v != 0,
             Value::Strings(v) => !v.is_empty(),
             Value::String(v) => !v.is_empty(),
+            Value::Bool(v) => v.is_some(),
+            Value::Timestamp(v) => v.is_some(),
+            Value::Duration(v) => v.is_some(),
+            Value::Object(v) => v.is_some(),
+            Value::Objects(v) => !v.is_empty(),
         }
     }
 }
 
 /// A mutable view of one typed property.
-#[derive(Debug)]
 pub enum Slot<'a> {
     Flags(&'static EnumSchema, &'a mut Vec<i32>),
     Enum(&'static EnumSchema, &'a mut i32),
     Strings(&'a mut Vec<String>),
     String(&'a mut String),
+    Bool(&'a mut Option<bool>),
+    Timestamp(&'a mut Option<Timestamp>),
+    Duration(&'a mut Option<Duration>),
+    Object(&'a mut dyn ObjectSlot),
+    Objects(&'a mut dyn ObjectList),
 }
 
-/// One Graph property of the message type `M`.
-pub struct Property<M: 'static> {
+/// One Graph property, as the schema names it.
+#[derive(Debug)]
+pub struct PropertyInfo {
     /// Exactly as Graph spells it, e.g. `isolationType`.
     pub graph_name: &'static str,
     /// The protobuf field name, e.g. `isolation_type`.
     pub proto_name: &'static str,
-    /// `Nullable="false"` in the Graph schema.
+    /// ToGraph refuses to write the object without it (`Nullable="false"` in both Graph shapes).
     pub required: bool,
+    /// The type of a property holding one complex value of one type (an update mask can reach
+    /// into it).
+    pub object: Option<&'static TypeInfo>,
+}
+
+/// One Graph property of the message type `M`, with its accessors.
+pub struct Property<M: 'static> {
+    pub info: &'static PropertyInfo,
     pub get: for<'a> fn(&'a M) -> Value<'a>,
     pub get_mut: for<'a> fn(&'a mut M) -> Slot<'a>,
 }
 
-/// A concrete Graph type, implemented by build.rs for every message with a `graph_type` option.
-pub trait GraphType: Default + 'static {
+impl<M> std::ops::Deref for Property<M> {
+    type Target = PropertyInfo;
+
+    fn deref(&self) -> &PropertyInfo {
+        self.info
+    }
+}
+
+/// A Graph type, as the schema names it.
+#[derive(Debug)]
+pub struct TypeInfo {
     /// e.g. `isolateDeviceResponseAction`.
-    const GRAPH_NAME: &'static str;
+    pub graph_name: &'static str,
     /// e.g. `#microsoft.graph.security.isolateDeviceResponseAction`.
-    const ODATA_TYPE: &'static str;
-    /// The oneof case holding it, e.g. `isolate_device`.
-    const CASE_NAME: &'static str;
+    pub odata_type: &'static str,
+    /// The oneof case holding it, e.g. `isolate_device`; empty for a type held by a field.
+    pub case_name: &'static str,
+    /// An open type: every property not declared is the caller's, not unknown data.
+    pub open: bool,
     /// In schema (field) order.
+    pub properties: &'static [PropertyInfo],
+}
+
+impl TypeInfo {
+    /// The index of the property Graph spells `graph_name`.
+    pub fn find(&self, graph_name: &str) -> Option<usize> {
+        self.properties.iter().position(|p| p.graph_name == graph_name)
+    }
+}
+
+/// A Graph type held by a message: implemented by build.rs for every message with a `graph_type`.
+pub trait GraphType: Default + 'static {
+    const INFO: TypeInfo;
     const PROPERTIES: &'static [Property<Self>];
+    const GRAPH_NAME: &'static str = Self::INFO.graph_name;
+    const ODATA_TYPE: &'static str = Self::INFO.odata_type;
+    const CASE_NAME: &'static str = Self::INFO.case_name;
 
     fn property(graph_name: &str) -> Option<&'static Property<Self>> {
         Self::PROPERTIES.iter().find(|p| p.graph_name == graph_name)
     }
 }
 
-/// Receives the message held by an `Action`, with its concrete type.
-pub trait ActionVisitor {
-    type Output;
-    fn known<M: GraphType>(self, message: &M) -> Self::Output;
-    fn unknown(self, message: &UnknownResponseAction) -> Self::Output;
+/// What a Graph object is.
+#[derive(Debug, Clone, Copy)]
+pub enum Shape<'a> {
+    Known(&'static TypeInfo),
+    /// A polymorphic value of a type this build does not know: its namespace-qualified name.
+    Unknown(&'a str),
+    /// A polymorphic value with no case set.
+    Unset,
 }
 
-/// Receives a concrete type chosen by name, with the oneof case constructor that holds it.
-pub trait TypeVisitor {
+/// The known types of a polymorphic value (a message holding a oneof of Graph types).
+#[derive(Debug)]
+pub struct Hierarchy {
+    /// The message holding the oneof, e.g. `ResponseAction`.
+    pub message: &'static str,
+    /// The oneof, e.g. `action`.
+    pub field: &'static str,
+    /// Namespace-qualified name and type of every case, sorted by name.
+    pub known: &'static [(&'static str, &'static TypeInfo)],
+}
+
+impl Hierarchy {
+    pub fn get(&self, qualified_name: &str) -> Option<&'static TypeInfo> {
+        self.known.binary_search_by(|(name, _)| (*name).cmp(qualified_name)).ok().map(|i| self.known[i].1)
+    }
+}
+
+/// A Graph object (complex value or entity) with its unknown data: what the codec reads and
+/// writes. Implemented by build.rs for every Graph type held by a field, and for every message
+/// holding a polymorphic oneof (whose type is its case's).
+pub trait GraphObject: Send + Sync {
+    fn shape(&self) -> Shape<'_>;
+    /// The value of property `index` of the known type (see `shape`).
+    fn value(&self, index: usize) -> Value<'_>;
+    fn slot(&mut self, index: usize) -> Slot<'_>;
+    fn additional_data(&self) -> &AdditionalData;
+    fn additional_data_mut(&mut self) -> &mut AdditionalData;
+    /// The hierarchy of a polymorphic value; `None` for a value of one type.
+    fn hierarchy(&self) -> Option<&'static Hierarchy> {
+        None
+    }
+    /// Makes a polymorphic value a default one of the type `qualified_name`, or of the unknown
+    /// case if no type has that name (then false).
+    fn select(&mut self, _qualified_name: &str) -> bool {
+        false
+    }
+}
+
+/// An optional complex value, to be filled.
+pub trait ObjectSlot {
+    /// The value, set to its default first if absent.
+    fn fill(&mut self) -> &mut dyn GraphObject;
+    fn clear(&mut self);
+}
+
+impl<M: GraphObject + Default> ObjectSlot for Option<M> {
+    fn fill(&mut self) -> &mut dyn GraphObject {
+        self.get_or_insert_with(M::default)
+    }
+
+    fn clear(&mut self) {
+        *self = None;
+    }
+}
+
+/// A collection of complex values.
+pub trait ObjectList {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn get(&self, index: usize) -> &dyn GraphObject;
+    /// Appends a default value and returns it.
+    fn push(&mut self) -> &mut dyn GraphObject;
+    /// Removes the last value.
+    fn pop(&mut self);
+    fn clear(&mut self);
+}
+
+impl<M: GraphObject + Default> ObjectList for Vec<M> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn get(&self, index: usize) -> &dyn GraphObject {
+        &self[index]
+    }
+
+    fn push(&mut self) -> &mut dyn GraphObject {
+        Vec::push(self, M::default());
+        self.last_mut().expect("just pushed")
+    }
+
+    fn pop(&mut self) {
+        Vec::pop(self);
+    }
+
+    fn clear(&mut self) {
+        Vec::clear(self);
+    }
+}
+
+/// Implements `GraphObject` for a message with a Graph type and its own additional_data.
+macro_rules! graph_object {
+    ($message:ty) => {
+        impl GraphObject for $message {
+            fn shape(&self) -> Shape<'_> {
+                Shape::Known(&<Self as GraphType>::INFO)
+            }
+
+            fn value(&self, index: usize) -> Value<'_> {
+                (<Self as GraphType>::PROPERTIES[index].get)(self)
+            }
+
+            fn slot(&mut self, index: usize) -> Slot<'_> {
+                (<Self as GraphType>::PROPERTIES[index].get_mut)(self)
+            }
+
+            fn additional_data(&self) -> &AdditionalData {
+                &self.additional_data
+            }
+
+            fn additional_data_mut(&mut self) -> &mut AdditionalData {
+                &mut self.additional_data
+            }
+        }
+    };
+}
+
+/// Receives a concrete type chosen by name, with the oneof case constructor `wrap` that holds it
+/// in the oneof enum `W` (e.g. `response_action::Action`).
+pub trait TypeVisitor<W = Action> {
     type Output;
-    fn visit<M: GraphType>(self, wrap: fn(M) -> Action) -> Self::Output;
+    fn visit<M: GraphType>(self, wrap: fn(M) -> W) -> Self::Output;
 }
 
 include!(concat!(env!("OUT_DIR"), "/graph_schema.rs"));

@@ -13,9 +13,9 @@ use crate::{
     codec::{self, Policy},
     metrics::{Metrics, code_label},
     pb::{
-        FromGraphRequest, FromGraphResponse, ToGraphRequest, ToGraphResponse, TranslateStreamRequest,
-        TranslateStreamResponse, UnknownDataPolicy, translate_stream_request, translate_stream_response,
-        translator_server,
+        FromGraphRequest, FromGraphResponse, RuleFromGraphRequest, RuleFromGraphResponse, RuleToGraphRequest,
+        RuleToGraphResponse, ToGraphRequest, ToGraphResponse, TranslateStreamRequest, TranslateStreamResponse,
+        UnknownDataPolicy, translate_stream_request, translate_stream_response, translator_server,
     },
 };
 
@@ -28,6 +28,9 @@ const INLINE_REQUEST_BYTES: usize = 64 * 1024;
 /// admission refuses oversize requests from their length prefix and responses are checked before
 /// they are sent (a stream item's answer adds its id to a response of up to the limit).
 const TRANSPORT_LIMIT_FACTOR: usize = 2;
+
+/// The Translator's methods, as metrics label them.
+pub const METHODS: &[&str] = &["ToGraph", "FromGraph", "TranslateStream", "RuleToGraph", "RuleFromGraph"];
 
 /// Limits a request must respect.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +66,8 @@ pub enum RequestError {
     BadPolicy { field: &'static str, value: i32 },
     #[error("request: exactly one of to_graph, from_graph must be set")]
     MissingRequest,
+    #[error("rule: required: the detection rule to write")]
+    MissingRule,
     #[error(transparent)]
     Codec(#[from] codec::Error),
     #[error("translation failed unexpectedly: {0}")]
@@ -81,6 +86,7 @@ impl From<RequestError> for Status {
             RequestError::Timeout { .. } => (Status::deadline_exceeded(message), Level::WARN),
             RequestError::BadPolicy { field, .. } => (invalid_field(field, message), Level::DEBUG),
             RequestError::MissingRequest => (invalid_field("request", message), Level::DEBUG),
+            RequestError::MissingRule => (invalid_field("rule", message), Level::DEBUG),
             RequestError::Codec(error) => (error.into(), Level::DEBUG),
             RequestError::Bug(_) => (Status::internal(message), Level::ERROR),
         };
@@ -131,6 +137,18 @@ impl Translator {
 
     fn read_graph(&self, request: &FromGraphRequest) -> Result<FromGraphResponse, RequestError> {
         let response = from_graph(&self.limits, request)?;
+        self.metrics.unknown_data(&response.unknown_data);
+        Ok(response)
+    }
+
+    fn write_rule(&self, request: &RuleToGraphRequest) -> Result<RuleToGraphResponse, RequestError> {
+        let response = rule_to_graph(&self.limits, request)?;
+        self.metrics.unknown_data(&response.unknown_data);
+        Ok(response)
+    }
+
+    fn read_rules(&self, request: &RuleFromGraphRequest) -> Result<RuleFromGraphResponse, RequestError> {
+        let response = rule_from_graph(&self.limits, request)?;
         self.metrics.unknown_data(&response.unknown_data);
         Ok(response)
     }
@@ -236,6 +254,37 @@ pub fn from_graph(limits: &Limits, request: &FromGraphRequest) -> Result<FromGra
     Ok(response)
 }
 
+/// RuleToGraph, checked against `limits`.
+pub fn rule_to_graph(limits: &Limits, request: &RuleToGraphRequest) -> Result<RuleToGraphResponse, RequestError> {
+    let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
+    let rule = request.rule.as_ref().ok_or(RequestError::MissingRule)?;
+    let mask = request.update_mask.as_ref().map_or(&[][..], |mask| &mask.paths[..]);
+    let written = codec::rule_to_graph(rule, mask, policy, request.pretty, limits.max_json_depth)?;
+    let response = RuleToGraphResponse { json: written.json, unknown_data: written.unknown_data };
+    limits.check_size("the response", response.encoded_len())?;
+    Ok(response)
+}
+
+/// RuleFromGraph, checked against `limits`.
+pub fn rule_from_graph(limits: &Limits, request: &RuleFromGraphRequest) -> Result<RuleFromGraphResponse, RequestError> {
+    limits.check_size("json", request.json.len())?;
+    let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
+    let read = codec::rules_from_graph(&request.json, policy, limits.max_json_depth)?;
+    let is_collection = read.collection.is_some();
+    let collection = read.collection.unwrap_or_default();
+    let response = RuleFromGraphResponse {
+        rules: read.rules,
+        collection: is_collection,
+        odata_context: collection.context,
+        next_link: collection.next_link,
+        collection_data: collection.other,
+        unknown_data: read.unknown_data,
+        update_mask: (!read.present.is_empty()).then_some(prost_types::FieldMask { paths: read.present }),
+    };
+    limits.check_size("the response", response.encoded_len())?;
+    Ok(response)
+}
+
 impl Limits {
     fn check_size(&self, field: &'static str, size: usize) -> Result<(), RequestError> {
         let limit = self.max_message_bytes;
@@ -269,6 +318,20 @@ impl translator_server::Translator for Translator {
 
     async fn from_graph(&self, request: Request<FromGraphRequest>) -> Result<Response<FromGraphResponse>, Status> {
         self.unary("FromGraph", request, Translator::read_graph).await
+    }
+
+    async fn rule_to_graph(
+        &self,
+        request: Request<RuleToGraphRequest>,
+    ) -> Result<Response<RuleToGraphResponse>, Status> {
+        self.unary("RuleToGraph", request, Translator::write_rule).await
+    }
+
+    async fn rule_from_graph(
+        &self,
+        request: Request<RuleFromGraphRequest>,
+    ) -> Result<Response<RuleFromGraphResponse>, Status> {
+        self.unary("RuleFromGraph", request, Translator::read_rules).await
     }
 
     type TranslateStreamStream = ResponseStream;

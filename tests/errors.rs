@@ -50,8 +50,8 @@ async fn to_graph_reports_every_violation_with_its_proto_path() {
             "actions[1].isolate_device.identifier[1]",
             "actions[1].isolate_device.isolation_type",
             "actions[2].action",
-            "actions[3].additional_data[\"identifier\"]",
             "actions[3].additional_data[\"@odata.type\"]",
+            "actions[3].additional_data[\"identifier\"]",
             "actions[3].additional_data[\"bad\"]",
             "actions[4].unknown.odata_type",
             "actions[5].unknown.odata_type",
@@ -131,8 +131,8 @@ async fn from_graph_reports_every_schema_violation_with_its_pointer() {
     assert_eq!(
         violations(&status),
         [
-            ("json/0".into(), "missing \"@odata.type\": the action's type cannot be known".into()),
-            ("json/1".into(), "expected an action object, found a number".into()),
+            ("json/0".into(), "missing \"@odata.type\": the value's type cannot be known".into()),
+            ("json/1".into(), "expected an object, found a number".into()),
             ("json/2/@odata.type".into(), "\"@odata.type\" must be a string, found a number".into()),
             (
                 "json/3/identifier".into(),

@@ -114,8 +114,8 @@ async fn malformed_json_of_every_kind_is_located_and_the_server_goes_on() {
         ("\"[]\"".into(), "json", "expected an array of actions or one action object, found a string"),
         ("42".into(), "json", "expected an array of actions or one action object, found a number"),
         ("null".into(), "json", "expected an array of actions or one action object, found null"),
-        ("[[]]".into(), "json/0", "expected an action object, found an array"),
-        ("[{}]".into(), "json/0", "missing \"@odata.type\": the action's type cannot be known"),
+        ("[[]]".into(), "json/0", "expected an object, found an array"),
+        ("[{}]".into(), "json/0", "missing \"@odata.type\": the value's type cannot be known"),
     ];
     for (json, field, words) in &cases {
         assert_invalid(client.from_graph(from(json.as_str())).await, json, field, words);
@@ -509,6 +509,7 @@ fn wrong_values(property: &str, slot: &Slot<'_>) -> Vec<(String, String, Option<
                 item("[\"a\",{}]", 1, "an object"),
             ]
         }
+        _ => unreachable!("response actions hold only enums and strings"),
     }
 }
 

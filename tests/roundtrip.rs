@@ -48,6 +48,7 @@ impl TypeVisitor for Describe {
                     Slot::Enum(schema, _) => Kind::Enum(writable(schema)),
                     Slot::Strings(_) => Kind::Strings,
                     Slot::String(_) => Kind::String,
+                    _ => unreachable!("response actions hold only enums and strings"),
                 };
                 (p.graph_name, kind)
             })
@@ -159,6 +160,7 @@ impl TypeVisitor for Build<'_> {
                 Slot::Strings(field) => *field = strings.clone(),
                 // Never empty: an empty string is an unset one, and identifierValue is required.
                 Slot::String(field) => *field = format!("v{}", strings.concat()),
+                _ => unreachable!("response actions hold only enums and strings"),
             }
         }
         wrap(message)

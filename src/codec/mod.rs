@@ -3,15 +3,17 @@
 
 mod error;
 pub mod json;
+mod path;
 mod property;
 mod reader;
 mod report;
+mod time;
 mod writer;
 
 pub use error::{Error, Violation};
-pub use reader::{FromGraph, from_graph};
+pub use reader::{Collection, FromGraph, RulesFromGraph, from_graph, rules_from_graph};
 pub use report::Policy;
-pub use writer::{ToGraph, to_graph};
+pub use writer::{ToGraph, rule_to_graph, to_graph};
 
 /// Default bound on JSON nesting (arrays and objects); Graph's actions need 3.
 pub const DEFAULT_MAX_DEPTH: usize = 64;

@@ -3,7 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::json::{JsonType, Raw, write_string};
+use super::{
+    json::{JsonType, Raw, write_string},
+    time,
+};
 use crate::{
     pb::UnknownDataKind,
     schema::{EnumSchema, Slot, Value},
@@ -99,6 +102,21 @@ pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
             *field = strings;
             Decoded::Typed
         }
+        Slot::Bool(field) => match raw.text {
+            "true" => typed(field, true),
+            "false" => typed(field, false),
+            _ => wrong_type("a boolean", raw),
+        },
+        Slot::Timestamp(field) => match raw.as_str() {
+            None => wrong_type("a date-time string", raw),
+            Some(text) => time::parse_timestamp(&text).map_or_else(untyped, |t| typed(field, t)),
+        },
+        Slot::Duration(field) => match raw.as_str() {
+            None => wrong_type("an ISO 8601 duration string", raw),
+            Some(text) => time::parse_duration(&text).map_or_else(untyped, |d| typed(field, d)),
+        },
+        // The reader reads complex values itself, object by object.
+        Slot::Object(_) | Slot::Objects(_) => unreachable!("complex values are not decoded here"),
         Slot::String(field) => match raw.as_str() {
             None => wrong_type("a string", raw),
             // protobuf cannot tell "" from an absent string: kept raw, so that it round-trips.
@@ -111,6 +129,36 @@ pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
             }
         },
     }
+}
+
+/// How `raw` (a known property's value held in additional_data) would be read into a property
+/// of `value`'s kind. Complex values are checked for their JSON type only.
+pub fn judge(value: Value<'_>, raw: &Raw<'_>) -> Decoded {
+    match value {
+        Value::Flags(schema, _) => decode(Slot::Flags(schema, &mut Vec::new()), raw),
+        Value::Enum(schema, _) => decode(Slot::Enum(schema, &mut 0), raw),
+        Value::Strings(_) => decode(Slot::Strings(&mut Vec::new()), raw),
+        Value::String(_) => decode(Slot::String(&mut String::new()), raw),
+        Value::Bool(_) => decode(Slot::Bool(&mut None), raw),
+        Value::Timestamp(_) => decode(Slot::Timestamp(&mut None), raw),
+        Value::Duration(_) => decode(Slot::Duration(&mut None), raw),
+        Value::Object(_) if raw.json_type() != JsonType::Object => wrong_type("an object", raw),
+        Value::Objects(_) if raw.json_type() != JsonType::Array => wrong_type("an array of objects", raw),
+        Value::Object(_) | Value::Objects(_) => {
+            let detail = if raw.text.len() <= 2 { "empty value" } else { "complex value kept raw" };
+            Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: detail.into() }
+        }
+    }
+}
+
+fn typed<T>(field: &mut Option<T>, value: T) -> Decoded {
+    *field = Some(value);
+    Decoded::Typed
+}
+
+/// A valid value of the property's JSON type whose text has no exact typed form: kept raw.
+fn untyped(why: time::NotTyped) -> Decoded {
+    Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: why.into() }
 }
 
 /// The comma-separated tokens of a flags value, each trimmed (like `split(',')`, which is
@@ -198,7 +246,21 @@ pub fn encode(value: Value<'_>, out: &mut String) -> Result<(), Vec<Invalid>> {
             write_string(out, text);
             Ok(())
         }
+        Value::Bool(value) => {
+            out.push_str(if value == Some(true) { "true" } else { "false" });
+            Ok(())
+        }
+        Value::Timestamp(Some(t)) => time::write_timestamp(out, t).map_err(invalid),
+        Value::Duration(Some(d)) => time::write_duration(out, d).map_err(invalid),
+        // Never set values (see `Value::is_set`); complex values are written by the writer.
+        Value::Timestamp(None) | Value::Duration(None) | Value::Object(_) | Value::Objects(_) => {
+            unreachable!("not a set scalar value")
+        }
     }
+}
+
+fn invalid(description: String) -> Vec<Invalid> {
+    vec![Invalid { item: None, description }]
 }
 
 fn writable_member(schema: &EnumSchema, number: i32) -> Result<usize, String> {

@@ -1,24 +1,25 @@
-//! Graph JSON -> protobuf (FromGraph): strict about JSON, lenient about Graph.
+//! Graph JSON -> protobuf (FromGraph, RuleFromGraph): strict about JSON, lenient about Graph.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 
 use super::{
     Error, Policy, Violation,
-    json::{JsonType, Member, Scanner, SyntaxError, push_index_token, push_pointer_token},
-    property::{Decoded, decode},
+    json::{JsonType, Member, Raw, Scanner, SyntaxError},
+    path::{Path, Tail},
+    property::{Decoded, WrongType, decode},
     report::{Report, reserve_like_first},
 };
 use crate::{
-    pb::{ResponseAction, UnknownData, UnknownDataKind, UnknownResponseAction, response_action::Action},
-    schema::{GraphType, TypeVisitor},
+    pb::{DetectionRule, ResponseAction, UnknownData, UnknownDataKind},
+    schema::{AdditionalData, GraphObject, ObjectList, ObjectSlot, PropertyInfo, Shape, Slot, TypeInfo},
 };
 
-const ODATA_TYPE: &str = "@odata.type";
+pub(super) const ODATA_TYPE: &str = "@odata.type";
 
-/// The most actions reserved at once from a guess (see `Reader::reserve_like_first`).
-const MAX_RESERVED_ACTIONS: usize = 1024;
+/// The most items reserved at once from a guess (see `Reader::reserve_like_first`).
+const MAX_RESERVED_ITEMS: usize = 1024;
 
-/// The result of reading Graph JSON.
+/// The result of reading Graph JSON actions.
 #[derive(Debug, Default, PartialEq)]
 pub struct FromGraph {
     pub actions: Vec<ResponseAction>,
@@ -27,19 +28,24 @@ pub struct FromGraph {
 
 /// Reads a JSON array of actions, or one action object.
 pub fn from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<FromGraph, Error> {
-    let mut reader = Reader { policy, result: FromGraph::default(), violations: Vec::new(), members: Vec::new() };
+    let mut reader = Reader::new(policy, "actions");
+    let mut actions = Vec::new();
+    // The members of the action being read; reused from one action to the next.
+    let mut members = Vec::new();
     let mut scanner = Scanner::new(json, max_depth);
     let scanned = match scanner.peek() {
         Some(b'[') => scanner.array(1, |s, index| {
             let start = s.offset();
-            reader.element(s, 2, At(Some(index)))?;
+            reader.path.push_item(index, actions.len());
+            reader.scanned_item(s, 2, &mut members, &mut actions)?;
+            reader.path.pop();
             if index == 0 {
-                reader.reserve_like_first(s.offset() - start, json.len() - s.offset());
+                reader.reserve_like_first(&mut actions, s.offset() - start, json.len() - s.offset());
             }
             Ok(())
         }),
         // Depth as if in the array ToGraph will write it in, so both forms take the same input.
-        Some(b'{') => reader.element(&mut scanner, 2, At(None)),
+        Some(b'{') => reader.scanned_item(&mut scanner, 2, &mut members, &mut actions),
         Some(_) => scanner.value(1).map(|raw| {
             let found = raw.json_type();
             reader
@@ -52,7 +58,58 @@ pub fn from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<FromGr
         }),
     };
     scanned.and_then(|()| scanner.finish()).map_err(|e| syntax_error(json, e))?;
-    if reader.violations.is_empty() { Ok(reader.result) } else { Err(Error::Invalid(reader.violations)) }
+    reader.finish().map(|unknown_data| FromGraph { actions, unknown_data })
+}
+
+/// The result of reading Graph JSON detection rules.
+#[derive(Debug, Default, PartialEq)]
+pub struct RulesFromGraph {
+    pub rules: Vec<DetectionRule>,
+    /// The OData collection around the rules, if the input was one.
+    pub collection: Option<Collection>,
+    /// For one rule object: the fields it holds, nulls included, as update-mask paths. With the
+    /// rule, RuleToGraph writes the same properties back (a PATCH body keeps its nulls).
+    pub present: Vec<String>,
+    pub unknown_data: Vec<UnknownData>,
+}
+
+/// An OData collection envelope's members other than `value`.
+#[derive(Debug, Default, PartialEq)]
+pub struct Collection {
+    pub context: String,
+    pub next_link: String,
+    /// Its other members, as raw JSON text.
+    pub other: AdditionalData,
+}
+
+const VALUE: &str = "value";
+const CONTEXT: &str = "@odata.context";
+const NEXT_LINK: &str = "@odata.nextLink";
+
+/// Reads one detectionRule object, or an OData collection `{"value": [rules], ...}`.
+pub fn rules_from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<RulesFromGraph, Error> {
+    let mut reader = Reader::new(policy, "rules");
+    let mut read = RulesFromGraph::default();
+    let mut scanner = Scanner::new(json, max_depth);
+    let raw = scanner.value(1).and_then(|raw| scanner.finish().map(|()| raw)).map_err(|e| syntax_error(json, e))?;
+    match members(&raw) {
+        None => reader.violation(
+            String::new(),
+            format!("expected a detectionRule object or an OData collection of them, found {}", raw.json_type()),
+        ),
+        Some(members) if members.iter().any(|m| m.key == VALUE) => {
+            read.collection = Some(reader.collection(&members, &mut read.rules));
+        }
+        Some(members) => {
+            let mut rule = DetectionRule::default();
+            reader.present = Some(Vec::new());
+            reader.properties(&members, &mut rule);
+            read.rules.push(rule);
+        }
+    }
+    read.present = reader.present.take().unwrap_or_default();
+    read.unknown_data = reader.finish()?;
+    Ok(read)
 }
 
 fn syntax_error(json: &str, error: SyntaxError) -> Error {
@@ -60,185 +117,365 @@ fn syntax_error(json: &str, error: SyntaxError) -> Error {
     Error::Syntax { field: format!("json{}", error.pointer), line, column, message: error.message }
 }
 
-/// Where an action is: its index in the top-level array, or `None` for a lone action object.
-/// Pointers are built from it only for a report or a violation: most actions need none.
-#[derive(Debug, Clone, Copy)]
-struct At(Option<usize>);
-
-impl At {
-    /// The JSON pointer of the action, then of `tokens` within it.
-    fn pointer(self, tokens: &[&str]) -> String {
-        let mut pointer = String::with_capacity(32);
-        if let Some(index) = self.0 {
-            push_index_token(&mut pointer, index);
-        }
-        for token in tokens {
-            pointer.push('/');
-            push_pointer_token(&mut pointer, token);
-        }
-        pointer
+/// The members of a JSON object (already validated by the scanner), or `None` if it is not one.
+fn members<'a>(raw: &Raw<'a>) -> Option<Vec<Member<'a>>> {
+    if raw.json_type() != JsonType::Object {
+        return None;
     }
+    let mut members = Vec::new();
+    Scanner::new(raw.text, usize::MAX)
+        .object(0, |s, key| {
+            members.push(Member { key: key.clone(), value: s.value(1)? });
+            Ok(())
+        })
+        .expect("validated when scanned");
+    Some(members)
 }
 
-struct Reader<'a> {
+/// Control information and annotations (`@odata.context`, `@odata.etag`, `name@odata.type`):
+/// not properties, kept verbatim wherever they are, never reported.
+fn is_annotation(key: &str) -> bool {
+    key.contains('@')
+}
+
+struct Reader {
     policy: Policy,
-    result: FromGraph,
+    unknown_data: Vec<UnknownData>,
     violations: Vec<Violation>,
-    /// The members of the action being read; reused from one action to the next.
-    members: Vec<Member<'a>>,
+    path: Path,
+    /// The update-mask paths of the fields read, when reading one rule.
+    present: Option<Vec<String>>,
 }
 
-impl<'a> Reader<'a> {
+impl Reader {
+    fn new(policy: Policy, root: &'static str) -> Self {
+        Self { policy, unknown_data: Vec::new(), violations: Vec::new(), path: Path::new(root), present: None }
+    }
+
+    fn finish(self) -> Result<Vec<UnknownData>, Error> {
+        if self.violations.is_empty() { Ok(self.unknown_data) } else { Err(Error::Invalid(self.violations)) }
+    }
+
     fn violation(&mut self, pointer: String, description: impl Into<String>) {
         let mut field = pointer;
         field.insert_str(0, "json");
         self.violations.push(Violation::new(field, description));
     }
 
-    /// After the first action (`first_len` bytes), reserves room for the `rest` of the input as
-    /// if its actions were about like the first (a quarter more: they vary in size). The result
-    /// is then allocated about once instead of regrown by doubling (see `reserve_like_first`).
-    fn reserve_like_first(&mut self, first_len: usize, rest: usize) {
-        let like_first = rest / first_len.max(1);
-        let more = (like_first + like_first / 4 + 1).min(MAX_RESERVED_ACTIONS);
-        self.result.actions.reserve(more);
-        reserve_like_first(&mut self.result.unknown_data, more);
+    fn pointer(&self, tail: Tail<'_>) -> String {
+        self.path.pointer(false, tail)
     }
 
-    /// Reads the value at the scanner as one action at `at`.
-    fn element(&mut self, scanner: &mut Scanner<'a>, depth: usize, at: At) -> Result<(), SyntaxError> {
+    /// After the first item (`first_len` bytes), reserves room for the `rest` of the input as if
+    /// its items were about like the first (a quarter more: they vary in size). The result is then
+    /// allocated about once instead of regrown by doubling (see `reserve_like_first`).
+    fn reserve_like_first<T>(&mut self, items: &mut Vec<T>, first_len: usize, rest: usize) {
+        let like_first = rest / first_len.max(1);
+        let more = (like_first + like_first / 4 + 1).min(MAX_RESERVED_ITEMS);
+        items.reserve(more);
+        reserve_like_first(&mut self.unknown_data, more);
+    }
+
+    /// Reads `raw` as a new item of `list` at the current path.
+    fn item(&mut self, raw: &Raw<'_>, list: &mut dyn ObjectList) {
+        match members(raw) {
+            Some(members) => self.push(&members, list),
+            None => self.not_an_object(raw.json_type()),
+        }
+    }
+
+    /// Scans the value at the scanner (at `depth`) as a new item of `list`, its members into
+    /// `members`, without scanning it twice.
+    fn scanned_item<'a>(
+        &mut self,
+        scanner: &mut Scanner<'a>,
+        depth: usize,
+        members: &mut Vec<Member<'a>>,
+        list: &mut dyn ObjectList,
+    ) -> Result<(), SyntaxError> {
         if scanner.peek() != Some(b'{') {
             let found = scanner.value(depth)?.json_type();
-            self.violation(at.pointer(&[]), format!("expected an action object, found {found}"));
+            self.not_an_object(found);
             return Ok(());
         }
-        let mut members = std::mem::take(&mut self.members);
         members.clear();
         scanner.object(depth, |s, key| {
             members.push(Member { key: key.clone(), value: s.value(depth + 1)? });
             Ok(())
         })?;
-        self.action(&members, at);
-        self.members = members;
+        self.push(members, list);
         Ok(())
     }
 
-    fn action(&mut self, members: &[Member<'a>], at: At) {
-        let Some(tag) = members.iter().find(|m| m.key == ODATA_TYPE) else {
-            self.violation(at.pointer(&[]), "missing \"@odata.type\": the action's type cannot be known");
-            return;
-        };
-        let Some(odata_type) = tag.value.as_str() else {
-            let found = tag.value.json_type();
-            self.violation(at.pointer(&[ODATA_TYPE]), format!("\"@odata.type\" must be a string, found {found}"));
-            return;
-        };
-        // Graph writes a '#'; Microsoft's docs sometimes omit it.
-        let qualified_name = odata_type.strip_prefix('#').unwrap_or(&odata_type);
-        if qualified_name.is_empty() {
-            self.violation(at.pointer(&[ODATA_TYPE]), "\"@odata.type\" is empty");
-            return;
-        }
-        if qualified_name.starts_with('#') {
-            self.violation(at.pointer(&[ODATA_TYPE]), "\"@odata.type\" has more than one leading '#'");
-            return;
-        }
-        let properties = members.iter().filter(|m| m.key != ODATA_TYPE);
-        let known = Action::with_type(qualified_name, ReadKnown { reader: self, members: properties.clone(), at });
-        if known.is_none() {
-            self.unknown_type(qualified_name, properties, at);
+    fn push(&mut self, members: &[Member<'_>], list: &mut dyn ObjectList) {
+        if !self.object(members, list.push()) {
+            list.pop();
         }
     }
 
-    fn unknown_type<'m>(&mut self, qualified_name: &str, properties: impl Iterator<Item = &'m Member<'a>>, at: At)
-    where
-        'a: 'm,
-    {
+    fn not_an_object(&mut self, found: JsonType) {
+        self.violation(self.pointer(Tail::None), format!("expected an object, found {found}"));
+    }
+
+    /// Reads `members` into `object`; false when it is to be left out (an unknown type dropped).
+    fn object(&mut self, members: &[Member<'_>], object: &mut dyn GraphObject) -> bool {
+        match object.hierarchy() {
+            Some(_) => self.polymorphic(members, object),
+            None => {
+                self.properties(members, object);
+                true
+            }
+        }
+    }
+
+    /// Reads a value of a polymorphic type, whose `@odata.type` names its concrete type.
+    fn polymorphic(&mut self, members: &[Member<'_>], object: &mut dyn GraphObject) -> bool {
+        let Some(tag) = members.iter().find(|m| m.key == ODATA_TYPE) else {
+            self.violation(self.pointer(Tail::None), "missing \"@odata.type\": the value's type cannot be known");
+            return true;
+        };
+        let Some(odata_type) = tag.value.as_str() else {
+            let found = tag.value.json_type();
+            self.violation(
+                self.pointer(Tail::Key(ODATA_TYPE)),
+                format!("\"@odata.type\" must be a string, found {found}"),
+            );
+            return true;
+        };
+        // Graph writes a '#'; Microsoft's docs sometimes omit it.
+        let qualified_name = odata_type.strip_prefix('#').unwrap_or(&odata_type);
+        let problem = if qualified_name.is_empty() {
+            "\"@odata.type\" is empty"
+        } else if qualified_name.starts_with('#') {
+            "\"@odata.type\" has more than one leading '#'"
+        } else {
+            ""
+        };
+        if !problem.is_empty() {
+            self.violation(self.pointer(Tail::Key(ODATA_TYPE)), problem);
+            return true;
+        }
+        let properties = members.iter().filter(|m| m.key != ODATA_TYPE);
+        if object.select(qualified_name) {
+            self.properties(properties, object);
+            return true;
+        }
         let entry = UnknownData {
-            pointer: at.pointer(&[ODATA_TYPE]),
+            pointer: self.pointer(Tail::Key(ODATA_TYPE)),
             kind: UnknownDataKind::Type.into(),
             graph_type: qualified_name.to_owned(),
             detail: ["unknown type \"", qualified_name, "\""].concat(),
             ..Default::default()
         };
-        if self.keep_unknown(entry) {
-            let additional_data = properties.map(|m| (m.key.to_string(), m.value.text.to_owned())).collect();
-            self.result.actions.push(ResponseAction {
-                additional_data,
-                action: Some(Action::Unknown(UnknownResponseAction { odata_type: qualified_name.to_owned() })),
-            });
+        if !self.keep_unknown(entry) {
+            return false;
         }
+        object.additional_data_mut().extend(properties.map(|m| (m.key.to_string(), m.value.text.to_owned())));
+        true
+    }
+
+    /// Reads the properties of an object whose type is known.
+    fn properties<'m, 'a: 'm>(
+        &mut self,
+        members: impl IntoIterator<Item = &'m Member<'a>>,
+        object: &mut dyn GraphObject,
+    ) {
+        let Shape::Known(info) = object.shape() else { unreachable!("read only into a known type") };
+        for member in members {
+            let keep_raw = match info.find(&member.key) {
+                _ if is_annotation(&member.key) => true,
+                None if info.open => true,
+                None => {
+                    let entry = self.entry(info, UnknownDataKind::Property, &member.key, &member.key, || {
+                        ["unknown property of ", info.graph_name].concat()
+                    });
+                    self.keep_unknown(entry)
+                }
+                Some(index) => self.property(info, index, &member.value, object),
+            };
+            if keep_raw {
+                object.additional_data_mut().insert(member.key.to_string(), member.value.text.to_owned());
+            }
+        }
+    }
+
+    /// Reads property `index` of `object`; true when its raw value is to be kept in additional_data.
+    fn property(&mut self, info: &'static TypeInfo, index: usize, raw: &Raw<'_>, object: &mut dyn GraphObject) -> bool {
+        let property = &info.properties[index];
+        let present_before = self.present.as_ref().map(Vec::len);
+        let mut nested = false;
+        if raw.json_type() == JsonType::Null {
+            // Where a mask can say so (one rule), the null is kept as a masked, unset field.
+            let masked = self.present.is_some() && self.path.field_path(property).is_some();
+            let detail = if masked { "null: unset, and listed in the update mask" } else { "null means absent" };
+            let entry =
+                self.entry(info, UnknownDataKind::Null, property.graph_name, property.graph_name, || detail.into());
+            self.report(entry, !masked);
+            self.mark_present(property, present_before, false);
+            return false;
+        }
+        self.path.push_property(property, info.case_name);
+        let decoded = match object.slot(index) {
+            Slot::Object(slot) => {
+                nested = true;
+                self.nested_object(raw, slot)
+            }
+            Slot::Objects(list) => self.nested_list(raw, list),
+            slot => decode(slot, raw),
+        };
+        self.path.pop();
+        self.mark_present(property, present_before, nested && property.object.is_some());
+        match decoded {
+            Decoded::Typed => false,
+            Decoded::Untyped { kind, detail } => {
+                let entry = self.entry(info, kind, property.graph_name, property.graph_name, || detail);
+                self.keep_untyped(entry)
+            }
+            Decoded::WrongType(wrong) => {
+                self.path.push_property(property, info.case_name);
+                let mut at = self.pointer(Tail::None);
+                self.path.pop();
+                if let Some(i) = wrong.item {
+                    super::json::push_index_token(&mut at, i);
+                }
+                self.violation(at, wrong.message(property.graph_name));
+                false
+            }
+        }
+    }
+
+    /// Adds `property` to the fields read, unless it is an object whose own fields were added.
+    fn mark_present(&mut self, property: &PropertyInfo, before: Option<usize>, object: bool) {
+        let Some(path) = self.path.field_path(property) else {
+            return;
+        };
+        if let Some(present) = &mut self.present
+            && (!object || Some(present.len()) == before)
+        {
+            present.push(path);
+        }
+    }
+
+    fn nested_object(&mut self, raw: &Raw<'_>, slot: &mut dyn ObjectSlot) -> Decoded {
+        let Some(members) = members(raw) else {
+            return Decoded::WrongType(WrongType { expected: "an object", found: raw.json_type(), item: None });
+        };
+        if !self.object(&members, slot.fill()) {
+            slot.clear();
+        }
+        Decoded::Typed
+    }
+
+    fn nested_list(&mut self, raw: &Raw<'_>, list: &mut dyn ObjectList) -> Decoded {
+        let Some(items) = raw.items() else {
+            return Decoded::WrongType(WrongType {
+                expected: "an array of objects",
+                found: raw.json_type(),
+                item: None,
+            });
+        };
+        if items.is_empty() {
+            // protobuf cannot tell an empty collection from an absent one: kept raw.
+            return Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: "empty collection".into() };
+        }
+        for (index, item) in items.iter().enumerate() {
+            match item.json_type() {
+                JsonType::Object => {}
+                JsonType::Null => {
+                    return Decoded::Untyped {
+                        kind: UnknownDataKind::RawValue,
+                        detail: format!("null item at {index}"),
+                    };
+                }
+                found => return Decoded::WrongType(WrongType { expected: "an object", found, item: Some(index) }),
+            }
+        }
+        list.clear();
+        for (index, item) in items.iter().enumerate() {
+            self.path.push_item(index, list.len());
+            self.item(item, list);
+            self.path.pop();
+        }
+        Decoded::Typed
+    }
+
+    /// A report entry for the member `key` of an object of type `info` at the current path.
+    fn entry(
+        &self,
+        info: &TypeInfo,
+        kind: UnknownDataKind,
+        key: &str,
+        property: &str,
+        detail: impl FnOnce() -> String,
+    ) -> UnknownData {
+        UnknownData {
+            pointer: self.pointer(Tail::Key(key)),
+            kind: kind.into(),
+            graph_type: info.graph_name.to_owned(),
+            property: property.to_owned(),
+            detail: detail(),
+            dropped: false,
+        }
+    }
+
+    /// The collection envelope around rules.
+    fn collection(&mut self, members: &[Member<'_>], rules: &mut Vec<DetectionRule>) -> Collection {
+        let mut collection = Collection::default();
+        for member in members {
+            let text = |reader: &mut Self, field: &mut String| match member.value.as_str() {
+                Some(value) => *field = Cow::into_owned(value),
+                None => {
+                    let found = member.value.json_type();
+                    reader
+                        .violation(reader.pointer(Tail::Key(&member.key)), format!("must be a string, found {found}"));
+                }
+            };
+            match &*member.key {
+                VALUE => match member.value.items() {
+                    Some(items) => {
+                        rules.reserve(items.len());
+                        self.path.push_property(&COLLECTION_VALUE, "");
+                        for (index, item) in items.iter().enumerate() {
+                            self.path.push_item(index, rules.len());
+                            self.item(item, rules);
+                            self.path.pop();
+                        }
+                        self.path.pop();
+                    }
+                    None => {
+                        let found = member.value.json_type();
+                        self.violation(
+                            self.pointer(Tail::Key(VALUE)),
+                            format!("must be an array of rules, found {found}"),
+                        );
+                    }
+                },
+                CONTEXT => text(self, &mut collection.context),
+                NEXT_LINK => text(self, &mut collection.next_link),
+                _ => {
+                    collection.other.insert(member.key.to_string(), member.value.text.to_owned());
+                }
+            }
+        }
+        collection
     }
 }
 
-impl Report for Reader<'_> {
+/// The `value` member of an OData collection, as a step of a path.
+static COLLECTION_VALUE: crate::schema::PropertyInfo =
+    crate::schema::PropertyInfo { graph_name: VALUE, proto_name: "rules", required: false, object: None };
+
+impl Report for Reader {
     fn policy(&self) -> Policy {
         self.policy
     }
 
     fn report(&mut self, entry: UnknownData, dropped: bool) {
-        self.result.unknown_data.push(UnknownData { dropped, ..entry });
+        self.unknown_data.push(UnknownData { dropped, ..entry });
     }
 
     fn reject(&mut self, entry: UnknownData) {
         self.violation(entry.pointer, format!("rejected by unknown_data_policy: {}", entry.detail));
-    }
-}
-
-/// Reads the members of an action of a known type `M`.
-struct ReadKnown<'r, 'a, I> {
-    reader: &'r mut Reader<'a>,
-    members: I,
-    at: At,
-}
-
-impl<'r, 'm, 'a: 'm, I: Iterator<Item = &'m Member<'a>>> TypeVisitor for ReadKnown<'r, 'a, I> {
-    type Output = ();
-
-    fn visit<M: GraphType>(self, wrap: fn(M) -> Action) {
-        let Self { reader, members, at } = self;
-        let mut message = M::default();
-        let mut additional_data = BTreeMap::new();
-        for member in members {
-            let member_pointer = || at.pointer(&[&member.key]);
-            let entry = |kind: UnknownDataKind, property: &str, detail: String| UnknownData {
-                pointer: member_pointer(),
-                kind: kind.into(),
-                graph_type: M::GRAPH_NAME.to_owned(),
-                property: property.to_owned(),
-                detail,
-                dropped: false,
-            };
-            let raw = &member.value;
-            let Some(property) = M::property(&member.key) else {
-                let entry =
-                    entry(UnknownDataKind::Property, &member.key, ["unknown property of ", M::GRAPH_NAME].concat());
-                if reader.keep_unknown(entry) {
-                    additional_data.insert(member.key.to_string(), raw.text.to_owned());
-                }
-                continue;
-            };
-            if raw.json_type() == JsonType::Null {
-                reader.report(entry(UnknownDataKind::Null, property.graph_name, "null means absent".into()), true);
-                continue;
-            }
-            match decode((property.get_mut)(&mut message), raw) {
-                Decoded::Typed => {}
-                Decoded::Untyped { kind, detail } => {
-                    if reader.keep_untyped(entry(kind, property.graph_name, detail)) {
-                        additional_data.insert(member.key.to_string(), raw.text.to_owned());
-                    }
-                }
-                Decoded::WrongType(wrong) => {
-                    let mut at = member_pointer();
-                    if let Some(i) = wrong.item {
-                        push_index_token(&mut at, i);
-                    }
-                    reader.violation(at, wrong.message(property.graph_name));
-                }
-            }
-        }
-        reader.result.actions.push(ResponseAction { additional_data, action: Some(wrap(message)) });
     }
 }
 
@@ -256,7 +493,7 @@ mod tests {
         );
         let read = from_graph(&json, Policy::Preserve, 8).unwrap();
         assert_eq!((read.actions.len(), read.unknown_data.len()), (2, 41));
-        assert!(read.actions.capacity() <= 2 * MAX_RESERVED_ACTIONS, "{}", read.actions.capacity());
+        assert!(read.actions.capacity() <= 2 * MAX_RESERVED_ITEMS, "{}", read.actions.capacity());
         assert!(read.unknown_data.capacity() <= 2 * 4096, "{}", read.unknown_data.capacity());
     }
 }

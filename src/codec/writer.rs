@@ -1,20 +1,20 @@
-//! Protobuf -> Graph JSON (ToGraph): exact names, flags as one string, every violation at once.
+//! protobuf -> Graph JSON (ToGraph, RuleToGraph): exact names, flags as one string, every
+//! violation at once.
 
 use std::collections::BTreeMap;
 
 use super::{
     Error, Policy, Violation,
-    json::{self, Raw, push_index_token, push_pointer_token, write_string},
-    property::{Decoded, decode, encode},
+    json::{self, Raw, write_string},
+    path::{Path, Tail},
+    property::{Decoded, encode, judge},
+    reader::ODATA_TYPE,
     report::{Report, reserve_like_first},
 };
 use crate::{
-    pb::{ResponseAction, UnknownData, UnknownDataKind, UnknownResponseAction, response_action::Action},
-    schema::{ActionVisitor, GraphType, TypeVisitor, Value},
+    pb::{DetectionRule, ResponseAction, UnknownData, UnknownDataKind},
+    schema::{GraphObject, GraphType, PropertyInfo, Shape, TypeInfo, Value},
 };
-
-/// Nesting used by the output around a property value: the array and the action object.
-const VALUE_DEPTH: usize = 2;
 
 /// The result of writing Graph JSON.
 #[derive(Debug, Default, PartialEq)]
@@ -25,32 +25,24 @@ pub struct ToGraph {
 
 /// Writes `actions` as the JSON array Graph expects in `detectionAction.responseActions`.
 pub fn to_graph(actions: &[ResponseAction], policy: Policy, pretty: bool, max_depth: usize) -> Result<ToGraph, Error> {
-    let mut writer = Writer {
-        policy,
-        max_depth,
-        out: String::with_capacity(output_estimate(actions)),
-        unknown_data: Vec::new(),
-        violations: Vec::new(),
-        written: 0,
-    };
-    writer.out.push('[');
-    for (index, action) in actions.iter().enumerate() {
-        let Some(case) = &action.action else {
-            let field = format!("{}.action", action_path(index));
-            writer.violations.push(Violation::new(field, "no action set: exactly one case must be set"));
-            continue;
-        };
-        case.accept(WriteAction { writer: &mut writer, additional_data: &action.additional_data, index });
-        if index == 0 {
-            reserve_like_first(&mut writer.unknown_data, actions.len() - 1);
-        }
-    }
-    writer.out.push(']');
-    if !writer.violations.is_empty() {
-        return Err(Error::Invalid(writer.violations));
-    }
-    let json = if pretty { json::pretty(&writer.out) } else { writer.out };
-    Ok(ToGraph { json, unknown_data: writer.unknown_data })
+    let mut writer = Writer::new(policy, max_depth, "actions", output_estimate(actions));
+    writer.list(actions.len(), |i| &actions[i]);
+    writer.finish(pretty)
+}
+
+/// Writes `rule` as a detectionRule object: every set field, or with `update_mask` (proto paths)
+/// a PATCH body holding only the masked fields, those unset as null.
+pub fn rule_to_graph(
+    rule: &DetectionRule,
+    update_mask: &[String],
+    policy: Policy,
+    pretty: bool,
+    max_depth: usize,
+) -> Result<ToGraph, Error> {
+    let mask = Mask::parse(update_mask, &DetectionRule::INFO).map_err(Error::Invalid)?;
+    let mut writer = Writer::new(policy, max_depth, "rule", 2048);
+    writer.object(rule, mask.as_ref(), false);
+    writer.finish(pretty)
 }
 
 /// The compact output's size, a little over: an action's type and typed properties take ~100 to
@@ -62,9 +54,72 @@ fn output_estimate(actions: &[ResponseAction]) -> usize {
     actions.iter().map(|action| 176 + raw(action)).sum::<usize>() + 2
 }
 
-/// The proto path of the action at `index`; built only for a violation.
-fn action_path(index: usize) -> String {
-    format!("actions[{index}]")
+/// The fields an update mask selects, as a tree of proto field names; a leaf takes the whole field.
+#[derive(Debug, Default)]
+struct Mask {
+    children: BTreeMap<&'static str, Mask>,
+}
+
+impl Mask {
+    /// The mask of `paths` over the type `root`; `None` for no paths.
+    fn parse(paths: &[String], root: &'static TypeInfo) -> Result<Option<Mask>, Vec<Violation>> {
+        if paths.is_empty() {
+            return Ok(None);
+        }
+        let mut mask = Mask::default();
+        let mut violations = Vec::new();
+        for (index, path) in paths.iter().enumerate() {
+            if let Err(description) = mask.add(path, root) {
+                violations.push(Violation::new(format!("update_mask.paths[{index}]"), description));
+            }
+        }
+        if violations.is_empty() { Ok(Some(mask)) } else { Err(violations) }
+    }
+
+    fn add(&mut self, path: &str, root: &'static TypeInfo) -> Result<(), String> {
+        let mut node = self;
+        let mut info = Some(root);
+        let mut segments = path.split('.').peekable();
+        while let Some(segment) = segments.next() {
+            let Some(within) = info else {
+                return Err(format!("{path:?}: a mask stops at a repeated or polymorphic field; mask it whole"));
+            };
+            let Some(property) = within.properties.iter().find(|p| p.proto_name == segment) else {
+                return Err(format!("{path:?}: {} has no field {segment:?}", within.graph_name));
+            };
+            let whole = node.children.get(property.proto_name).is_some_and(|child| child.children.is_empty());
+            if whole {
+                return Ok(()); // a parent path already takes all of it
+            }
+            node = node.children.entry(property.proto_name).or_default();
+            info = property.object;
+            if segments.peek().is_none() {
+                node.children.clear();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What to write of one property.
+enum Want<'m> {
+    /// Not in the update mask.
+    Skip,
+    /// All of it; when `clear`, null if unset (the field is masked).
+    Whole { clear: bool },
+    /// The masked part of a complex value.
+    Part(&'m Mask),
+}
+
+impl<'m> Want<'m> {
+    fn of(mask: Option<&'m Mask>, property: &PropertyInfo) -> Self {
+        match mask.map(|m| m.children.get(property.proto_name)) {
+            None => Want::Whole { clear: false },
+            Some(None) => Want::Skip,
+            Some(Some(child)) if child.children.is_empty() => Want::Whole { clear: true },
+            Some(Some(child)) => Want::Part(child),
+        }
+    }
 }
 
 struct Writer {
@@ -73,8 +128,7 @@ struct Writer {
     out: String,
     unknown_data: Vec<UnknownData>,
     violations: Vec<Violation>,
-    /// Actions written so far: the index of the next one in the output.
-    written: usize,
+    path: Path,
 }
 
 impl Report for Writer {
@@ -87,248 +141,339 @@ impl Report for Writer {
     }
 
     fn reject(&mut self, entry: UnknownData) {
-        // A rejected entry's `pointer` holds its proto path (see `Object::entry`).
+        // A rejected entry's `pointer` holds its proto path (see `Writer::entry`).
         self.violations
             .push(Violation::new(entry.pointer, format!("rejected by unknown_data_policy: {}", entry.detail)));
     }
 }
 
-/// One action object being written.
-struct Object<'w> {
-    writer: &'w mut Writer,
-    index: usize,
-    graph_type: &'w str,
-    /// Output length before this object, to take it back if it is dropped.
-    start: usize,
-}
-
-impl<'w> Object<'w> {
-    fn open(writer: &'w mut Writer, index: usize, graph_type: &'w str, odata_type: &str) -> Self {
-        let start = writer.out.len();
-        if writer.written > 0 {
-            writer.out.push(',');
+impl Writer {
+    fn new(policy: Policy, max_depth: usize, root: &'static str, capacity: usize) -> Self {
+        Self {
+            policy,
+            max_depth,
+            out: String::with_capacity(capacity),
+            unknown_data: Vec::new(),
+            violations: Vec::new(),
+            path: Path::new(root),
         }
-        writer.out.push_str("{\"@odata.type\":");
-        write_string(&mut writer.out, odata_type);
-        Object { writer, index, graph_type, start }
     }
 
+    fn finish(self, pretty: bool) -> Result<ToGraph, Error> {
+        if !self.violations.is_empty() {
+            return Err(Error::Invalid(self.violations));
+        }
+        let json = if pretty { json::pretty(&self.out) } else { self.out };
+        Ok(ToGraph { json, unknown_data: self.unknown_data })
+    }
+
+    fn violation(&mut self, field: String, description: impl Into<String>) {
+        self.violations.push(Violation::new(field, description));
+    }
+
+    /// Writes a member's key, after a comma unless it is the object's first member.
     fn key(&mut self, key: &str) {
-        self.writer.out.push(',');
-        write_string(&mut self.writer.out, key);
-        self.writer.out.push(':');
-    }
-
-    fn close(self) {
-        self.writer.out.push('}');
-        self.writer.written += 1;
-    }
-
-    /// Takes the object back out of the output.
-    fn discard(self) {
-        self.writer.out.truncate(self.start);
-    }
-
-    fn additional_data_path(&self, key: &str) -> String {
-        format!("{}.additional_data[{key:?}]", action_path(self.index))
-    }
-
-    /// A report entry for the member `key`, pointing into the output (or, when the policy
-    /// rejects it, to `proto_path()` in the request).
-    fn entry(
-        &self,
-        kind: UnknownDataKind,
-        key: &str,
-        property: &str,
-        detail: String,
-        proto_path: impl FnOnce() -> String,
-    ) -> UnknownData {
-        let pointer = if self.writer.policy == Policy::Reject {
-            proto_path()
-        } else {
-            let mut pointer = String::with_capacity(8 + key.len());
-            push_index_token(&mut pointer, self.writer.written);
-            pointer.push('/');
-            push_pointer_token(&mut pointer, key);
-            pointer
-        };
-        UnknownData {
-            pointer,
-            kind: kind.into(),
-            graph_type: self.graph_type.to_owned(),
-            property: property.to_owned(),
-            detail,
-            dropped: false,
+        if !self.out.ends_with('{') {
+            self.out.push(',');
         }
+        write_string(&mut self.out, key);
+        self.out.push(':');
+    }
+
+    /// Writes a collection of `len` objects; those left out (unknown types dropped) leave no gap.
+    fn list<'o>(&mut self, len: usize, get: impl Fn(usize) -> &'o dyn GraphObject) {
+        self.out.push('[');
+        let mut written = 0;
+        for index in 0..len {
+            self.path.push_item(index, written);
+            if self.object(get(index), None, written > 0) {
+                written += 1;
+            }
+            self.path.pop();
+            if index == 0 {
+                reserve_like_first(&mut self.unknown_data, len - 1);
+            }
+        }
+        self.out.push(']');
+    }
+
+    /// Writes `object` (after a comma if `comma`) under `mask`; false when nothing was written.
+    fn object(&mut self, object: &dyn GraphObject, mask: Option<&Mask>, comma: bool) -> bool {
+        let start = self.out.len();
+        if comma {
+            self.out.push(',');
+        }
+        let written = match object.shape() {
+            Shape::Known(info) => {
+                self.known(object, info, mask);
+                true
+            }
+            Shape::Unknown(name) => self.unknown(object, name),
+            Shape::Unset => {
+                let field = object.hierarchy().map_or("", |h| h.field);
+                let path = self.path.proto(Tail::Field { case: "", field });
+                self.violation(path, format!("no {field} set: exactly one case must be set"));
+                false
+            }
+        };
+        if !written {
+            self.out.truncate(start);
+        }
+        written
+    }
+
+    fn known(&mut self, object: &dyn GraphObject, info: &'static TypeInfo, mask: Option<&Mask>) {
+        let additional_data = object.additional_data();
+        let polymorphic = object.hierarchy().is_some();
+        self.out.push('{');
+        if polymorphic {
+            self.key(ODATA_TYPE);
+            write_string(&mut self.out, info.odata_type);
+        }
+        self.annotations(object, polymorphic);
+        for (index, property) in info.properties.iter().enumerate() {
+            let want = Want::of(mask, property);
+            if matches!(want, Want::Skip) {
+                continue;
+            }
+            let value = object.value(index);
+            let field_path = |path: &Path| path.proto(Tail::Field { case: info.case_name, field: property.proto_name });
+            let raw = additional_data.get(property.graph_name);
+            if value.is_set() {
+                if raw.is_some() {
+                    let description =
+                        format!("also set as the typed field {}; set one or the other", field_path(&self.path));
+                    self.violation(self.path.proto(Tail::Key(property.graph_name)), description);
+                    continue;
+                }
+                let part = if let Want::Part(part) = want { Some(part) } else { None };
+                self.property(info, property, value, part);
+            } else if let Some(raw) = raw {
+                if !self.raw_property(info, property, value, raw) && property.required {
+                    let description =
+                        format!("required: the value of Graph property {} was dropped", property.graph_name);
+                    self.violation(field_path(&self.path), description);
+                }
+            } else {
+                match want {
+                    Want::Whole { clear: true } => self.null(info, property),
+                    Want::Part(part) => {
+                        self.key(property.graph_name);
+                        self.path.push_property(property, info.case_name);
+                        self.nulls(property.object.expect("a mask reaches only into single objects"), part);
+                        self.path.pop();
+                    }
+                    _ if property.required => {
+                        let mut description = format!("required: Graph property {} must be set", property.graph_name);
+                        if let Value::Enum(schema, _) = value {
+                            description.push_str(&format!(" ({} is not a member)", schema.unspecified));
+                        }
+                        self.violation(field_path(&self.path), description);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.unknown_properties(object, info);
+        self.out.push('}');
+    }
+
+    /// Writes a set property's value.
+    fn property(&mut self, info: &TypeInfo, property: &'static PropertyInfo, value: Value<'_>, part: Option<&Mask>) {
+        self.key(property.graph_name);
+        self.path.push_property(property, info.case_name);
+        match value {
+            Value::Object(Some(nested)) => {
+                if !self.object(nested, part, false) {
+                    // Left out (an unknown type dropped): null keeps the output well-formed.
+                    self.out.push_str("null");
+                }
+            }
+            Value::Objects(list) => self.list(list.len(), |i| list.get(i)),
+            scalar => {
+                if let Err(problems) = encode(scalar, &mut self.out) {
+                    for problem in problems {
+                        let mut at = self.path.proto(Tail::None);
+                        if let Some(i) = problem.item {
+                            at.push_str(&format!("[{i}]"));
+                        }
+                        self.violation(at, problem.description);
+                    }
+                }
+            }
+        }
+        self.path.pop();
+    }
+
+    /// Writes null for a masked, unset property (which clears it in Graph).
+    fn null(&mut self, info: &TypeInfo, property: &PropertyInfo) {
+        if property.required {
+            let path = self.path.proto(Tail::Field { case: info.case_name, field: property.proto_name });
+            let description = format!(
+                "required: Graph property {} cannot be cleared (it is in update_mask but not set)",
+                property.graph_name
+            );
+            self.violation(path, description);
+            return;
+        }
+        self.key(property.graph_name);
+        self.out.push_str("null");
+    }
+
+    /// Writes the masked part of an unset complex value of type `info`: nulls all the way down.
+    fn nulls(&mut self, info: &'static TypeInfo, mask: &Mask) {
+        self.out.push('{');
+        for property in info.properties {
+            match Want::of(Some(mask), property) {
+                Want::Skip => {}
+                Want::Whole { .. } => self.null(info, property),
+                Want::Part(part) => {
+                    self.key(property.graph_name);
+                    self.path.push_property(property, info.case_name);
+                    self.nulls(property.object.expect("a mask reaches only into single objects"), part);
+                    self.path.pop();
+                }
+            }
+        }
+        self.out.push('}');
+    }
+
+    /// Writes the additional_data entries that are annotations (`@odata.context`, ...), first.
+    /// `@odata.type` of a polymorphic value comes from its case, not from there.
+    fn annotations(&mut self, object: &dyn GraphObject, polymorphic: bool) {
+        for (key, raw) in object.additional_data().iter().filter(|(key, _)| key.starts_with('@')) {
+            if polymorphic && key == ODATA_TYPE {
+                let path = self.path.proto(Tail::Key(key));
+                self.violation(path, "\"@odata.type\" is written from the oneof case, not additional_data");
+                continue;
+            }
+            if let Some(raw) = self.checked_raw(key, raw) {
+                self.key(key);
+                self.out.push_str(raw);
+            }
+        }
+    }
+
+    /// Writes the additional_data entries that are neither typed properties nor leading
+    /// annotations; each is unknown data, under the policy, unless the type is open.
+    fn unknown_properties(&mut self, object: &dyn GraphObject, info: &TypeInfo) {
+        let entries = object.additional_data().iter().filter(|(key, _)| !key.starts_with('@'));
+        for (key, raw) in entries.filter(|(key, _)| info.find(key).is_none()) {
+            let Some(raw) = self.checked_raw(key, raw) else {
+                continue;
+            };
+            if !info.open && !key.contains('@') {
+                let detail = ["property unknown to ", info.graph_name].concat();
+                let entry = self.entry(UnknownDataKind::Property, info.graph_name, key, key, detail);
+                if !self.keep_unknown(entry) {
+                    continue;
+                }
+            }
+            self.key(key);
+            self.out.push_str(raw);
+        }
+    }
+
+    /// Writes an object of a type this build does not know, all of it from additional_data.
+    fn unknown(&mut self, object: &dyn GraphObject, name: &str) -> bool {
+        let field = Tail::Field { case: "unknown", field: "odata_type" };
+        let name = name.strip_prefix('#').unwrap_or(name);
+        if name.is_empty() {
+            let path = self.path.proto(field);
+            self.violation(path, "required: the Graph type name, e.g. microsoft.graph.security.newResponseAction");
+            return false;
+        }
+        if name.starts_with('#') {
+            self.violation(self.path.proto(field), "more than one leading '#'");
+            return false;
+        }
+        if let Some(known) = object.hierarchy().and_then(|h| h.get(name)) {
+            let description = format!("{name} is a known type: use the case {}", known.case_name);
+            self.violation(self.path.proto(field), description);
+            return false;
+        }
+        let detail = ["unknown type \"", name, "\""].concat();
+        let entry = self.entry(UnknownDataKind::Type, name, ODATA_TYPE, "", detail);
+        if !self.keep_unknown(entry) {
+            return false;
+        }
+        self.out.push('{');
+        self.key(ODATA_TYPE);
+        write_string(&mut self.out, &["#", name].concat());
+        self.annotations(object, true);
+        for (key, raw) in object.additional_data().iter().filter(|(key, _)| !key.starts_with('@')) {
+            if let Some(raw) = self.checked_raw(key, raw) {
+                self.key(key);
+                self.out.push_str(raw);
+            }
+        }
+        self.out.push('}');
+        true
+    }
+
+    /// Writes a known property held raw in additional_data, judged as the reader would judge it.
+    /// Returns false when nothing was written.
+    fn raw_property(&mut self, info: &TypeInfo, property: &PropertyInfo, value: Value<'_>, raw: &str) -> bool {
+        let key = property.graph_name;
+        let Some(raw) = self.checked_raw(key, raw) else {
+            return true;
+        };
+        let keep = match judge(value, &Raw::new(raw, 0)) {
+            Decoded::Typed => true,
+            Decoded::Untyped { kind, detail } => {
+                let entry = self.entry(kind, info.graph_name, key, key, detail);
+                self.keep_untyped(entry)
+            }
+            Decoded::WrongType(wrong) => {
+                let path = self.path.proto(Tail::Key(key));
+                self.violation(path, wrong.message(key));
+                return true;
+            }
+        };
+        if keep {
+            self.key(key);
+            self.out.push_str(raw);
+        }
+        keep
     }
 
     /// Validates a raw additional_data value; None (and a violation) if it is not one JSON value.
     fn checked_raw<'v>(&mut self, key: &str, raw: &'v str) -> Option<&'v str> {
-        let budget = self.writer.max_depth.saturating_sub(VALUE_DEPTH);
+        // The value sits inside the containers of the path and its object.
+        let budget = self.max_depth.saturating_sub(self.path.depth() + 1);
         match json::single_value(raw, budget) {
             Ok(value) => Some(value),
             Err(e) => {
                 let (line, column) = e.line_column(raw);
                 let at = if e.pointer.is_empty() { String::new() } else { format!(" at {}", e.pointer) };
                 let description = format!("not one JSON value (line {line}, column {column}{at}): {}", e.message);
-                self.writer.violations.push(Violation::new(self.additional_data_path(key), description));
+                self.violation(self.path.proto(Tail::Key(key)), description);
                 None
             }
         }
     }
 
-    /// Writes additional_data entries that are no typed property. Each is unknown data, under
-    /// the policy, when `each_is_unknown`; otherwise (an unknown type's) all are written.
-    fn write_unknown_properties<'d>(
-        &mut self,
-        entries: impl Iterator<Item = (&'d String, &'d String)>,
-        each_is_unknown: bool,
-    ) {
-        for (key, raw) in entries {
-            if key == "@odata.type" {
-                let path = self.additional_data_path(key);
-                self.writer
-                    .violations
-                    .push(Violation::new(path, "\"@odata.type\" is written from the action case, not additional_data"));
-                continue;
+    /// A report entry for the member `key` of the object being written, pointing into the
+    /// output (or, when the policy rejects it, to the entry's proto path in the request).
+    fn entry(&self, kind: UnknownDataKind, graph_type: &str, key: &str, property: &str, detail: String) -> UnknownData {
+        let pointer = if self.policy == Policy::Reject {
+            match kind {
+                UnknownDataKind::Type => self.path.proto(Tail::Field { case: "", field: "unknown" }),
+                _ => self.path.proto(Tail::Key(key)),
             }
-            let Some(raw) = self.checked_raw(key, raw) else {
-                continue;
-            };
-            if each_is_unknown {
-                let detail = ["property unknown to ", self.graph_type].concat();
-                let entry = self.entry(UnknownDataKind::Property, key, key, detail, || self.additional_data_path(key));
-                if !self.writer.keep_unknown(entry) {
-                    continue;
-                }
-            }
-            self.key(key);
-            self.writer.out.push_str(raw);
+        } else {
+            let mut pointer = self.path.pointer(true, Tail::None);
+            pointer.push('/');
+            json::push_pointer_token(&mut pointer, key);
+            pointer
+        };
+        UnknownData {
+            pointer,
+            kind: kind.into(),
+            graph_type: graph_type.to_owned(),
+            property: property.to_owned(),
+            detail,
+            dropped: false,
         }
-    }
-}
-
-struct WriteAction<'w> {
-    writer: &'w mut Writer,
-    additional_data: &'w BTreeMap<String, String>,
-    index: usize,
-}
-
-impl ActionVisitor for WriteAction<'_> {
-    type Output = ();
-
-    fn known<M: GraphType>(self, message: &M) {
-        let WriteAction { writer, additional_data, index } = self;
-        let mut object = Object::open(writer, index, M::GRAPH_NAME, M::ODATA_TYPE);
-        for property in M::PROPERTIES {
-            let value = (property.get)(message);
-            let field_path = || format!("{}.{}.{}", action_path(index), M::CASE_NAME, property.proto_name);
-            let raw = additional_data.get(property.graph_name);
-            if value.is_set() {
-                if raw.is_some() {
-                    let description = format!("also set as the typed field {}; set one or the other", field_path());
-                    let violation = Violation::new(object.additional_data_path(property.graph_name), description);
-                    object.writer.violations.push(violation);
-                    continue;
-                }
-                object.key(property.graph_name);
-                if let Err(problems) = encode(value, &mut object.writer.out) {
-                    for problem in problems {
-                        let at = problem.item.map_or_else(field_path, |i| format!("{}[{i}]", field_path()));
-                        object.writer.violations.push(Violation::new(at, problem.description));
-                    }
-                }
-            } else if let Some(raw) = raw {
-                if !write_raw_property::<M>(&mut object, property.graph_name, property.get_mut, raw)
-                    && property.required
-                {
-                    let description =
-                        format!("required: the value of Graph property {} was dropped", property.graph_name);
-                    object.writer.violations.push(Violation::new(field_path(), description));
-                }
-            } else if property.required {
-                let mut description = format!("required: Graph property {} must be set", property.graph_name);
-                if let Value::Enum(schema, _) = value {
-                    description.push_str(&format!(" ({} is not a member)", schema.unspecified));
-                }
-                object.writer.violations.push(Violation::new(field_path(), description));
-            }
-        }
-        object.write_unknown_properties(additional_data.iter().filter(|(key, _)| M::property(key).is_none()), true);
-        object.close();
-    }
-
-    fn unknown(self, message: &UnknownResponseAction) {
-        let WriteAction { writer, additional_data, index } = self;
-        let name = message.odata_type.strip_prefix('#').unwrap_or(&message.odata_type);
-        let field = || format!("{}.unknown.odata_type", action_path(index));
-        if name.is_empty() {
-            writer.violations.push(Violation::new(
-                field(),
-                "required: the Graph type name, e.g. microsoft.graph.security.newResponseAction",
-            ));
-            return;
-        }
-        if name.starts_with('#') {
-            writer.violations.push(Violation::new(field(), "more than one leading '#'"));
-            return;
-        }
-        if let Some(case) = Action::with_type(name, CaseName) {
-            writer.violations.push(Violation::new(field(), format!("{name} is a known type: use the case {case}")));
-            return;
-        }
-        let mut object = Object::open(writer, index, name, &format!("#{name}"));
-        let entry =
-            object.entry(UnknownDataKind::Type, "@odata.type", "", ["unknown type \"", name, "\""].concat(), || {
-                format!("{}.unknown", action_path(index))
-            });
-        if !object.writer.keep_unknown(entry) {
-            object.discard();
-            return;
-        }
-        object.write_unknown_properties(additional_data.iter(), false);
-        object.close();
-    }
-}
-
-/// Writes a known property held raw in additional_data, judged as FromGraph would judge it.
-/// Returns false when nothing was written.
-fn write_raw_property<M: GraphType>(
-    object: &mut Object<'_>,
-    graph_name: &str,
-    slot: for<'a> fn(&'a mut M) -> crate::schema::Slot<'a>,
-    raw: &str,
-) -> bool {
-    let Some(raw) = object.checked_raw(graph_name, raw) else {
-        return true;
-    };
-    let mut scratch = M::default();
-    let keep = match decode(slot(&mut scratch), &Raw::new(raw, 0)) {
-        Decoded::Typed => true,
-        Decoded::Untyped { kind, detail } => {
-            let entry = object.entry(kind, graph_name, graph_name, detail, || object.additional_data_path(graph_name));
-            object.writer.keep_untyped(entry)
-        }
-        Decoded::WrongType(wrong) => {
-            let path = object.additional_data_path(graph_name);
-            object.writer.violations.push(Violation::new(path, wrong.message(graph_name)));
-            return true;
-        }
-    };
-    if keep {
-        object.key(graph_name);
-        object.writer.out.push_str(raw);
-    }
-    keep
-}
-
-/// Finds the oneof case name of a known type.
-struct CaseName;
-
-impl TypeVisitor for CaseName {
-    type Output = &'static str;
-
-    fn visit<M: GraphType>(self, _: fn(M) -> Action) -> &'static str {
-        M::CASE_NAME
     }
 }
