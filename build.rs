@@ -56,10 +56,12 @@ struct Options {
     namespace: ExtensionDescriptor,
     graph_type: ExtensionDescriptor,
     open_type: ExtensionDescriptor,
+    migrates_to: ExtensionDescriptor,
     property: ExtensionDescriptor,
     required: ExtensionDescriptor,
     graph_enum: ExtensionDescriptor,
     member: ExtensionDescriptor,
+    column: ExtensionDescriptor,
 }
 
 fn string_option(options: &DynamicMessage, ext: &ExtensionDescriptor) -> Option<String> {
@@ -83,10 +85,12 @@ impl SchemaCodegen {
             namespace: ext("graph_namespace")?,
             graph_type: ext("graph_type")?,
             open_type: ext("graph_open_type")?,
+            migrates_to: ext("graph_migrates_to")?,
             property: ext("graph_property")?,
             required: ext("graph_required")?,
             graph_enum: ext("graph_enum")?,
             member: ext("graph_member")?,
+            column: ext("graph_column")?,
         };
         Ok(Self { pool, opts, enums: BTreeMap::new() })
     }
@@ -261,6 +265,7 @@ impl SchemaCodegen {
         let options = message.options();
         let open = options.has_extension(&self.opts.open_type)
             && options.get_extension(&self.opts.open_type).as_bool() == Some(true);
+        let migrates_to = string_option(&options, &self.opts.migrates_to).unwrap_or_default();
         let rust_type = format!("crate::pb::{}", message.name());
         let mut properties = Vec::new();
         let mut own_additional_data = false;
@@ -297,6 +302,7 @@ impl SchemaCodegen {
         writeln!(out, "        odata_type: \"#{namespace}.{graph_name}\",")?;
         writeln!(out, "        case_name: {case_name:?},")?;
         writeln!(out, "        open: {open},")?;
+        writeln!(out, "        migrates_to: {migrates_to:?},")?;
         writeln!(out, "        properties: &[")?;
         for (property, name, required, object, ..) in &properties {
             writeln!(
@@ -386,9 +392,19 @@ impl SchemaCodegen {
                 .ok_or_else(|| format!("{} has no graph_member option", value.full_name()))?;
             has_sentinel |= member == SENTINEL;
             count += 1;
+            let column = match string_option(&value.options(), &self.opts.column) {
+                None => "None".to_owned(),
+                Some(column) => {
+                    let (property, hunting) = column
+                        .split_once('=')
+                        .filter(|(p, h)| !p.is_empty() && !h.is_empty())
+                        .ok_or_else(|| format!("{}: graph_column must be \"property=Column\"", value.full_name()))?;
+                    format!("Some(Column {{ property: {property:?}, hunting_column: {hunting:?} }})")
+                }
+            };
             writeln!(
                 out,
-                "        Member {{ graph_name: {member:?}, proto_name: {:?}, number: {} }},",
+                "        Member {{ graph_name: {member:?}, proto_name: {:?}, number: {}, column: {column} }},",
                 value.name(),
                 value.number()
             )?;

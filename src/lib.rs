@@ -15,6 +15,7 @@ pub mod convert;
 pub mod incoming;
 pub mod logging;
 pub mod metrics;
+pub mod migrate;
 pub mod pb;
 pub mod schema;
 pub mod server;

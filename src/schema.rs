@@ -29,6 +29,15 @@ pub struct Member {
     pub graph_name: &'static str,
     pub proto_name: &'static str,
     pub number: i32,
+    /// For an identifier of the retired rule shape: its equivalent in the current shape.
+    pub column: Option<Column>,
+}
+
+/// A hunting column named by a property of the current rule shape, e.g. `deviceIdColumn` = `DeviceId`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub property: &'static str,
+    pub hunting_column: &'static str,
 }
 
 impl Member {
@@ -145,6 +154,8 @@ pub struct TypeInfo {
     pub case_name: &'static str,
     /// An open type: every property not declared is the caller's, not unknown data.
     pub open: bool,
+    /// A type of the retired rule shape: the current shape's collection property replacing it.
+    pub migrates_to: &'static str,
     /// In schema (field) order.
     pub properties: &'static [PropertyInfo],
 }

@@ -13,9 +13,10 @@ use crate::{
     codec::{self, Policy},
     metrics::{Metrics, code_label},
     pb::{
-        FromGraphRequest, FromGraphResponse, RuleFromGraphRequest, RuleFromGraphResponse, RuleToGraphRequest,
-        RuleToGraphResponse, ToGraphRequest, ToGraphResponse, TranslateStreamRequest, TranslateStreamResponse,
-        UnknownDataPolicy, translate_stream_request, translate_stream_response, translator_server,
+        FromGraphRequest, FromGraphResponse, MigrateRuleRequest, MigrateRuleResponse, RuleFromGraphRequest,
+        RuleFromGraphResponse, RuleToGraphRequest, RuleToGraphResponse, ToGraphRequest, ToGraphResponse,
+        TranslateStreamRequest, TranslateStreamResponse, UnknownDataPolicy, translate_stream_request,
+        translate_stream_response, translator_server,
     },
 };
 
@@ -30,7 +31,8 @@ const INLINE_REQUEST_BYTES: usize = 64 * 1024;
 const TRANSPORT_LIMIT_FACTOR: usize = 2;
 
 /// The Translator's methods, as metrics label them.
-pub const METHODS: &[&str] = &["ToGraph", "FromGraph", "TranslateStream", "RuleToGraph", "RuleFromGraph"];
+pub const METHODS: &[&str] =
+    &["ToGraph", "FromGraph", "TranslateStream", "RuleToGraph", "RuleFromGraph", "MigrateRule"];
 
 /// Limits a request must respect.
 #[derive(Debug, Clone, Copy)]
@@ -153,6 +155,12 @@ impl Translator {
         Ok(response)
     }
 
+    fn migrate(&self, request: &MigrateRuleRequest) -> Result<MigrateRuleResponse, RequestError> {
+        let response = migrate_rule(&self.limits, request)?;
+        self.metrics.unknown_data(&response.unknown_data);
+        Ok(response)
+    }
+
     /// Answers one stream item; a failure becomes the item's in-band error.
     fn stream_item(&self, item: TranslateStreamRequest) -> TranslateStreamResponse {
         use translate_stream_request::Request as In;
@@ -258,7 +266,8 @@ pub fn from_graph(limits: &Limits, request: &FromGraphRequest) -> Result<FromGra
 pub fn rule_to_graph(limits: &Limits, request: &RuleToGraphRequest) -> Result<RuleToGraphResponse, RequestError> {
     let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
     let rule = request.rule.as_ref().ok_or(RequestError::MissingRule)?;
-    let mask = request.update_mask.as_ref().map_or(&[][..], |mask| &mask.paths[..]);
+    // An empty mask is no mask (AIP-134): the whole rule.
+    let mask = request.update_mask.as_ref().map(|mask| &mask.paths[..]).filter(|paths| !paths.is_empty());
     let written = codec::rule_to_graph(rule, mask, policy, request.pretty, limits.max_json_depth)?;
     let response = RuleToGraphResponse { json: written.json, unknown_data: written.unknown_data };
     limits.check_size("the response", response.encoded_len())?;
@@ -280,6 +289,34 @@ pub fn rule_from_graph(limits: &Limits, request: &RuleFromGraphRequest) -> Resul
         collection_data: collection.other,
         unknown_data: read.unknown_data,
         update_mask: (!read.present.is_empty()).then_some(prost_types::FieldMask { paths: read.present }),
+    };
+    limits.check_size("the response", response.encoded_len())?;
+    Ok(response)
+}
+
+/// MigrateRule, checked against `limits`.
+pub fn migrate_rule(limits: &Limits, request: &MigrateRuleRequest) -> Result<MigrateRuleResponse, RequestError> {
+    limits.check_size("json", request.json.len())?;
+    let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
+    let read = codec::rules_from_graph(&request.json, policy, limits.max_json_depth)?;
+    let (Some(rule), None) = (read.rules.into_iter().next(), read.collection) else {
+        let description = "expected one detectionRule object: RuleFromGraph reads collections";
+        return Err(codec::Error::Invalid(vec![codec::Violation::new("json", description)]).into());
+    };
+    let migrated = crate::migrate::migrate(rule, read.present, limits.max_json_depth);
+    // Unknown data was judged when read; written back as it is.
+    let written = codec::rule_to_graph(
+        &migrated.rule,
+        Some(&migrated.present),
+        Policy::Preserve,
+        request.pretty,
+        limits.max_json_depth,
+    )?;
+    let response = MigrateRuleResponse {
+        json: written.json,
+        rule: Some(migrated.rule),
+        not_migrated: migrated.notes,
+        unknown_data: read.unknown_data,
     };
     limits.check_size("the response", response.encoded_len())?;
     Ok(response)
@@ -332,6 +369,13 @@ impl translator_server::Translator for Translator {
         request: Request<RuleFromGraphRequest>,
     ) -> Result<Response<RuleFromGraphResponse>, Status> {
         self.unary("RuleFromGraph", request, Translator::read_rules).await
+    }
+
+    async fn migrate_rule(
+        &self,
+        request: Request<MigrateRuleRequest>,
+    ) -> Result<Response<MigrateRuleResponse>, Status> {
+        self.unary("MigrateRule", request, Translator::migrate).await
     }
 
     type TranslateStreamStream = ResponseStream;

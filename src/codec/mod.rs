@@ -13,7 +13,7 @@ mod writer;
 pub use error::{Error, Violation};
 pub use reader::{Collection, FromGraph, RulesFromGraph, from_graph, rules_from_graph};
 pub use report::Policy;
-pub use writer::{ToGraph, rule_to_graph, to_graph};
+pub use writer::{ToGraph, object_to_graph, rule_to_graph, to_graph, value_to_graph};
 
 /// Default bound on JSON nesting (arrays and objects); Graph's actions need 3.
 pub const DEFAULT_MAX_DEPTH: usize = 64;

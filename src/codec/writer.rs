@@ -34,15 +34,41 @@ pub fn to_graph(actions: &[ResponseAction], policy: Policy, pretty: bool, max_de
 /// a PATCH body holding only the masked fields, those unset as null.
 pub fn rule_to_graph(
     rule: &DetectionRule,
-    update_mask: &[String],
+    update_mask: Option<&[String]>,
     policy: Policy,
     pretty: bool,
     max_depth: usize,
 ) -> Result<ToGraph, Error> {
-    let mask = Mask::parse(update_mask, &DetectionRule::INFO).map_err(Error::Invalid)?;
+    let mask = update_mask.map(|paths| Mask::parse(paths, &DetectionRule::INFO)).transpose().map_err(Error::Invalid)?;
     let mut writer = Writer::new(policy, max_depth, "rule", 2048);
     writer.object(rule, mask.as_ref(), false);
     writer.finish(pretty)
+}
+
+/// Writes one property value as compact JSON (for reports quoting a value); `null` if unset.
+pub fn value_to_graph(value: Value<'_>, max_depth: usize) -> Result<String, Error> {
+    let mut writer = Writer::new(Policy::Preserve, max_depth, "", 64);
+    match value {
+        Value::Object(Some(object)) => {
+            writer.object(object, None, false);
+        }
+        Value::Objects(list) => writer.list(list.len(), |i| list.get(i)),
+        scalar if scalar.is_set() => {
+            if let Err(problems) = encode(scalar, &mut writer.out) {
+                let violations = problems.into_iter().map(|p| Violation::new("", p.description)).collect();
+                return Err(Error::Invalid(violations));
+            }
+        }
+        _ => writer.out.push_str("null"),
+    }
+    writer.finish(false).map(|written| written.json)
+}
+
+/// Writes any Graph object as compact JSON, everything it holds (for reports quoting a value).
+pub fn object_to_graph(object: &dyn GraphObject, max_depth: usize) -> Result<String, Error> {
+    let mut writer = Writer::new(Policy::Preserve, max_depth, "", 256);
+    writer.object(object, None, false);
+    writer.finish(false).map(|written| written.json)
 }
 
 /// The compact output's size, a little over: an action's type and typed properties take ~100 to
@@ -61,11 +87,8 @@ struct Mask {
 }
 
 impl Mask {
-    /// The mask of `paths` over the type `root`; `None` for no paths.
-    fn parse(paths: &[String], root: &'static TypeInfo) -> Result<Option<Mask>, Vec<Violation>> {
-        if paths.is_empty() {
-            return Ok(None);
-        }
+    /// The mask of `paths` over the type `root`.
+    fn parse(paths: &[String], root: &'static TypeInfo) -> Result<Mask, Vec<Violation>> {
         let mut mask = Mask::default();
         let mut violations = Vec::new();
         for (index, path) in paths.iter().enumerate() {
@@ -73,7 +96,7 @@ impl Mask {
                 violations.push(Violation::new(format!("update_mask.paths[{index}]"), description));
             }
         }
-        if violations.is_empty() { Ok(Some(mask)) } else { Err(violations) }
+        if violations.is_empty() { Ok(mask) } else { Err(violations) }
     }
 
     fn add(&mut self, path: &str, root: &'static TypeInfo) -> Result<(), String> {
