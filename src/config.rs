@@ -46,6 +46,18 @@ pub enum ConvertDirection {
         #[arg(long, value_enum, default_value_t = PolicyArg::Preserve)]
         unknown_data_policy: PolicyArg,
     },
+    /// Proto-JSON of a graphbridge.v1.RuleToGraphRequest on stdin -> the rule's Graph JSON on stdout.
+    RuleToGraph,
+    /// Graph JSON of a detection rule (or an OData collection of them) on stdin -> proto-JSON of a
+    /// graphbridge.v1.RuleFromGraphResponse on stdout.
+    RuleFromGraph {
+        /// What to do with data the schema does not model.
+        #[arg(long, value_enum, default_value_t = PolicyArg::Preserve)]
+        unknown_data_policy: PolicyArg,
+    },
+    /// Graph JSON of a rule in the retired shape on stdin -> the rule in the current shape on
+    /// stdout; what has no exact equivalent is listed on stderr.
+    MigrateRule,
 }
 
 /// graphbridge.v1.UnknownDataPolicy on the command line.

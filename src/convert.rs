@@ -1,4 +1,5 @@
-//! `graphbridge convert to-graph|from-graph`: the server's translation, offline, stdin to stdout.
+//! `graphbridge convert to-graph|from-graph|rule-to-graph|rule-from-graph|migrate-rule`: the
+//! server's translation, offline, stdin to stdout.
 //! Proto-JSON (the protobuf JSON mapping, as grpcurl speaks it) is read and written with
 //! prost-reflect over the same descriptors the server serves by reflection.
 
@@ -9,7 +10,10 @@ use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use crate::{
     codec,
     config::{ConvertDirection, PolicyArg},
-    pb::{self, FromGraphRequest, ToGraphRequest, UnknownDataPolicy},
+    pb::{
+        self, FromGraphRequest, MigrateRuleRequest, RuleFromGraphRequest, RuleToGraphRequest, ToGraphRequest,
+        UnknownData, UnknownDataPolicy,
+    },
     service::{self, Limits, RequestError},
 };
 
@@ -58,22 +62,52 @@ pub fn convert(
         ConvertDirection::ToGraph => {
             let request: ToGraphRequest = from_proto_json(input, "ToGraphRequest")?;
             let response = service::to_graph(&OFFLINE, &request)?;
-            for entry in &response.unknown_data {
-                let _ = writeln!(notes, "graphbridge: kept {}: {}", entry.pointer, entry.detail);
-            }
+            note_kept(notes, &response.unknown_data);
             writeln!(output, "{}", response.json).map_err(ConvertError::Stdout)
         }
         ConvertDirection::FromGraph { unknown_data_policy } => {
-            let policy = match unknown_data_policy {
-                PolicyArg::Preserve => UnknownDataPolicy::Preserve,
-                PolicyArg::Reject => UnknownDataPolicy::Reject,
-                PolicyArg::Drop => UnknownDataPolicy::Drop,
-            };
-            let request = FromGraphRequest { json: input.to_owned(), unknown_data_policy: policy.into() };
+            let request =
+                FromGraphRequest { json: input.to_owned(), unknown_data_policy: policy(*unknown_data_policy) };
             let response = service::from_graph(&OFFLINE, &request)?;
             writeln!(output, "{}", to_proto_json(&response, "FromGraphResponse")).map_err(ConvertError::Stdout)
         }
+        ConvertDirection::RuleToGraph => {
+            let request: RuleToGraphRequest = from_proto_json(input, "RuleToGraphRequest")?;
+            let response = service::rule_to_graph(&OFFLINE, &request)?;
+            note_kept(notes, &response.unknown_data);
+            writeln!(output, "{}", response.json).map_err(ConvertError::Stdout)
+        }
+        ConvertDirection::RuleFromGraph { unknown_data_policy } => {
+            let request =
+                RuleFromGraphRequest { json: input.to_owned(), unknown_data_policy: policy(*unknown_data_policy) };
+            let response = service::rule_from_graph(&OFFLINE, &request)?;
+            writeln!(output, "{}", to_proto_json(&response, "RuleFromGraphResponse")).map_err(ConvertError::Stdout)
+        }
+        ConvertDirection::MigrateRule => {
+            let request = MigrateRuleRequest { json: input.to_owned(), pretty: true, ..Default::default() };
+            let response = service::migrate_rule(&OFFLINE, &request)?;
+            for note in &response.not_migrated {
+                let _ =
+                    writeln!(notes, "graphbridge: not migrated {}: {}: {}", note.pointer, note.detail, note.original);
+            }
+            writeln!(output, "{}", response.json).map_err(ConvertError::Stdout)
+        }
     }
+}
+
+fn note_kept(notes: &mut impl Write, unknown_data: &[UnknownData]) {
+    for entry in unknown_data {
+        let _ = writeln!(notes, "graphbridge: kept {}: {}", entry.pointer, entry.detail);
+    }
+}
+
+fn policy(arg: PolicyArg) -> i32 {
+    match arg {
+        PolicyArg::Preserve => UnknownDataPolicy::Preserve,
+        PolicyArg::Reject => UnknownDataPolicy::Reject,
+        PolicyArg::Drop => UnknownDataPolicy::Drop,
+    }
+    .into()
 }
 
 /// Reads all of stdin as UTF-8.

@@ -180,3 +180,35 @@ fn from_graph_preserve_policy_is_the_default() {
     assert_eq!(explicit.code, Some(0), "{explicit:#?}");
     assert_eq!(explicit.stdout, default.stdout);
 }
+
+fn rule_fixture(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/rules/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn a_patch_body_survives_rule_from_graph_then_rule_to_graph() {
+    let graph = rule_fixture("new-update");
+    let from = convert(&["rule-from-graph"], &graph);
+    assert_eq!(from.code, Some(0), "{from:#?}");
+    let read = parse(&from.stdout);
+    // Proto-JSON writes a FieldMask as one string of camelCase paths.
+    assert_eq!(read["updateMask"], "status,description,schedule.frequency,detectionAction.alertTemplate.severity");
+    let request = json!({ "rule": read["rules"][0], "updateMask": read["updateMask"] });
+    let to = convert(&["rule-to-graph"], &request.to_string());
+    assert_eq!(to.code, Some(0), "{to:#?}");
+    assert_eq!(parse(&to.stdout), parse(&graph));
+}
+
+#[test]
+fn migrate_rule_prints_the_current_shape_and_lists_what_was_left_out() {
+    let run = convert(&["migrate-rule"], &rule_fixture("old-get"));
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert_eq!(parse(&run.stdout), parse(&rule_fixture("old-get.migrated")));
+    assert_eq!(
+        run.stderr.lines().filter(|l| l.starts_with("graphbridge: not migrated /")).count(),
+        5,
+        "{}",
+        run.stderr
+    );
+}

@@ -6,6 +6,11 @@ use std::fmt::Write as _;
 use super::json::{push_index_token, push_pointer_token};
 use crate::schema::PropertyInfo;
 
+/// The most steps a path holds in place: the deepest value the schema nests is 8 steps down
+/// (rule, detectionAction, alertTemplate, entityMappings, hosts, item, property). Inline, so a
+/// translation allocates nothing for its paths.
+const MAX_STEPS: usize = 16;
+
 #[derive(Debug, Clone, Copy)]
 enum Step {
     /// An item of a collection: its index in the input, and in the output written so far.
@@ -14,11 +19,12 @@ enum Step {
     Property { info: &'static PropertyInfo, case: &'static str },
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Path {
     /// The proto path's first segment, e.g. `actions` or `rule`.
     root: &'static str,
-    steps: Vec<Step>,
+    steps: [Step; MAX_STEPS],
+    len: usize,
 }
 
 /// What ends a path: nothing, a key of an object (a JSON member, an additional_data entry), or
@@ -32,37 +38,49 @@ pub enum Tail<'k> {
 
 impl Path {
     pub fn new(root: &'static str) -> Self {
-        Self { root, steps: Vec::with_capacity(8) }
+        Self { root, steps: [Step::Item { input: 0, output: 0 }; MAX_STEPS], len: 0 }
     }
 
     pub fn push_item(&mut self, input: usize, output: usize) {
-        self.steps.push(Step::Item { input, output });
+        self.push(Step::Item { input, output });
     }
 
     pub fn push_property(&mut self, info: &'static PropertyInfo, case: &'static str) {
-        self.steps.push(Step::Property { info, case });
+        self.push(Step::Property { info, case });
+    }
+
+    /// Past MAX_STEPS (which the schema never reaches) steps are counted but not kept.
+    fn push(&mut self, step: Step) {
+        if let Some(slot) = self.steps.get_mut(self.len) {
+            *slot = step;
+        }
+        self.len += 1;
     }
 
     pub fn pop(&mut self) {
-        self.steps.pop();
+        self.len = self.len.saturating_sub(1);
     }
 
     /// Nesting of the value at this path: each step is one JSON container around it.
     pub fn depth(&self) -> usize {
-        self.steps.len()
+        self.len
+    }
+
+    fn steps(&self) -> &[Step] {
+        &self.steps[..self.len.min(MAX_STEPS)]
     }
 
     /// The dotted proto field path of `last` within the current object, as an update mask
     /// names it (`detection_action.alert_template.title`); `None` inside a collection.
     pub fn field_path(&self, last: &PropertyInfo) -> Option<String> {
+        if self.steps().iter().any(|step| matches!(step, Step::Item { .. })) {
+            return None;
+        }
         let mut path = String::with_capacity(48);
-        for step in &self.steps {
-            match *step {
-                Step::Item { .. } => return None,
-                Step::Property { info, .. } => {
-                    path.push_str(info.proto_name);
-                    path.push('.');
-                }
+        for step in self.steps() {
+            if let Step::Property { info, .. } = step {
+                path.push_str(info.proto_name);
+                path.push('.');
             }
         }
         path.push_str(last.proto_name);
@@ -72,7 +90,7 @@ impl Path {
     /// The JSON pointer, with input indices (reading) or output indices (writing).
     pub fn pointer(&self, output: bool, tail: Tail<'_>) -> String {
         let mut pointer = String::with_capacity(32);
-        for step in &self.steps {
+        for step in self.steps() {
             match *step {
                 Step::Item { input, output: written } => {
                     push_index_token(&mut pointer, if output { written } else { input })
@@ -94,7 +112,7 @@ impl Path {
     pub fn proto(&self, tail: Tail<'_>) -> String {
         let mut path = String::with_capacity(48);
         path.push_str(self.root);
-        for step in &self.steps {
+        for step in self.steps() {
             match *step {
                 Step::Item { input, .. } => {
                     let _ = write!(path, "[{input}]");

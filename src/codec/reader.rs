@@ -346,11 +346,12 @@ impl Reader {
 
     /// Adds `property` to the fields read, unless it is an object whose own fields were added.
     fn mark_present(&mut self, property: &PropertyInfo, before: Option<usize>, object: bool) {
-        let Some(path) = self.path.field_path(property) else {
-            return;
+        let Some(present) = &self.present else {
+            return; // not reading one rule: the common case, and free
         };
-        if let Some(present) = &mut self.present
-            && (!object || Some(present.len()) == before)
+        if (!object || Some(present.len()) == before)
+            && let Some(path) = self.path.field_path(property)
+            && let Some(present) = &mut self.present
         {
             present.push(path);
         }
