@@ -19,7 +19,7 @@ use common::{Payload, payloads, reflect_message};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use graphbridge::{
     codec::{self, Policy},
-    pb::{FromGraphResponse, ToGraphRequest, ToGraphResponse},
+    pb::{FromGraphResponse, RuleFromGraphResponse, RuleToGraphRequest, ToGraphRequest, ToGraphResponse},
 };
 use prost::Message;
 
@@ -74,5 +74,66 @@ fn from_graph(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, to_graph, from_graph);
+/// Whole rules (the fixtures' GET responses of both shapes), in the same groups' shape: the
+/// ratios script reads them like the action payloads.
+fn rules(c: &mut Criterion) {
+    let request_descriptor = reflect_message("graphbridge.v1.RuleToGraphRequest");
+    let response_descriptor = reflect_message("graphbridge.v1.RuleFromGraphResponse");
+    for name in ["old-get", "new-get"] {
+        let path = format!("{}/tests/fixtures/rules/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let graph_json = serde_json::to_string(
+            &serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&path).expect("fixture"))
+                .expect("valid JSON"),
+        )
+        .expect("compact");
+        let read = codec::rules_from_graph(&graph_json, Policy::Preserve, common::DEPTH).expect("valid rule");
+        let request = RuleToGraphRequest { rule: read.rules.first().cloned(), ..Default::default() };
+        let request_bytes = request.encode_to_vec();
+        let response = RuleFromGraphResponse { rules: read.rules, ..Default::default() };
+        let proto_json = common::to_proto_json(&response_descriptor, &response.encode_to_vec());
+
+        let mut group = c.benchmark_group(format!("to_graph/rule-{name}"));
+        group.throughput(Throughput::Bytes(graph_json.len() as u64));
+        group.bench_function("graphbridge", |b| {
+            b.iter(|| {
+                let request = RuleToGraphRequest::decode(black_box(request_bytes.as_slice())).expect("valid request");
+                let rule = request.rule.as_ref().expect("a rule");
+                codec::rule_to_graph(rule, None, Policy::Preserve, false, common::DEPTH).expect("valid rule")
+            })
+        });
+        let rule = request.rule.as_ref().expect("a rule");
+        group.bench_function("graphbridge_codec", |b| {
+            b.iter(|| codec::rule_to_graph(black_box(rule), None, Policy::Preserve, false, common::DEPTH))
+        });
+        group.bench_function("serde_value", |b| b.iter(|| common::serde_value_roundtrip(black_box(&graph_json))));
+        group.bench_function("prost_reflect", |b| {
+            b.iter(|| common::to_proto_json(&request_descriptor, black_box(&request_bytes)))
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group(format!("from_graph/rule-{name}"));
+        group.throughput(Throughput::Bytes(graph_json.len() as u64));
+        group.bench_function("graphbridge", |b| {
+            b.iter(|| {
+                let read =
+                    codec::rules_from_graph(black_box(&graph_json), Policy::Preserve, common::DEPTH).expect("valid");
+                RuleFromGraphResponse { rules: read.rules, unknown_data: read.unknown_data, ..Default::default() }
+                    .encode_to_vec()
+            })
+        });
+        group.bench_function("graphbridge_codec", |b| {
+            b.iter(|| codec::rules_from_graph(black_box(&graph_json), Policy::Preserve, common::DEPTH))
+        });
+        group.bench_function("serde_value_parse", |b| {
+            b.iter(|| serde_json::from_str::<serde_json::Value>(black_box(&graph_json)).expect("valid JSON"))
+        });
+        group.bench_function("serde_value", |b| b.iter(|| common::serde_value_roundtrip(black_box(&graph_json))));
+        group.bench_function("prost_reflect", |b| {
+            b.iter(|| common::from_proto_json(&response_descriptor, black_box(&proto_json)))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, to_graph, from_graph, rules);
 criterion_main!(benches);

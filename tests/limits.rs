@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestServer, channel, http_get};
+use common::{TestServer, channel, http_get, still_serves};
 use graphbridge::pb::{
     BlockFileResponseAction, FromGraphRequest, ResponseAction, ToGraphRequest, TranslateStreamRequest,
     response_action::Action, translate_stream_request::Request,
@@ -76,6 +76,25 @@ async fn an_oversize_request_message_is_resource_exhausted() {
     let status = client.to_graph(ToGraphRequest { actions: vec![action], ..Default::default() }).await.unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(status.message().starts_with("request is 50"), "{}", status.message());
+    server.stop().await;
+}
+
+/// The rule RPCs sit behind the same limits: a rule too large to read, and a migration whose
+/// answer (the rule twice, as JSON and as protobuf) would be too large to send.
+#[tokio::test]
+async fn oversize_rules_are_resource_exhausted() {
+    let server = TestServer::with_flags(&["--max-message-bytes", "4096"]).await;
+    let mut client = server.client().await;
+    let big = format!(r#"{{"displayName":"{}"}}"#, "x".repeat(5000));
+    let request = graphbridge::pb::RuleFromGraphRequest { json: big, ..Default::default() };
+    let status = client.rule_from_graph(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    let near = format!(r#"{{"displayName":"{}"}}"#, "x".repeat(2500));
+    let request = graphbridge::pb::MigrateRuleRequest { json: near, ..Default::default() };
+    let status = client.migrate_rule(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().starts_with("the response is"), "{}", status.message());
+    still_serves(&server, &mut client).await;
     server.stop().await;
 }
 
