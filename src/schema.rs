@@ -121,7 +121,8 @@ pub struct PropertyInfo {
     pub graph_name: &'static str,
     /// The protobuf field name, e.g. `isolation_type`.
     pub proto_name: &'static str,
-    /// ToGraph refuses to write the object without it (`Nullable="false"` in both Graph shapes).
+    /// ToGraph refuses to write the object without it: `Nullable="false"` in every Graph shape
+    /// and cloud (a property some cloud may send as null is not required).
     pub required: bool,
     /// The type of a property holding one complex value of one type (an update mask can reach
     /// into it).

@@ -266,8 +266,7 @@ pub fn from_graph(limits: &Limits, request: &FromGraphRequest) -> Result<FromGra
 pub fn rule_to_graph(limits: &Limits, request: &RuleToGraphRequest) -> Result<RuleToGraphResponse, RequestError> {
     let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
     let rule = request.rule.as_ref().ok_or(RequestError::MissingRule)?;
-    // An empty mask is no mask (AIP-134): the whole rule.
-    let mask = request.update_mask.as_ref().map(|mask| &mask.paths[..]).filter(|paths| !paths.is_empty());
+    let mask = request.update_mask.as_ref().map(|mask| &mask.paths[..]);
     let written = codec::rule_to_graph(rule, mask, policy, request.pretty, limits.max_json_depth)?;
     let response = RuleToGraphResponse { json: written.json, unknown_data: written.unknown_data };
     limits.check_size("the response", response.encoded_len())?;
@@ -288,7 +287,7 @@ pub fn rule_from_graph(limits: &Limits, request: &RuleFromGraphRequest) -> Resul
         next_link: collection.next_link,
         collection_data: collection.other,
         unknown_data: read.unknown_data,
-        update_mask: (!read.present.is_empty()).then_some(prost_types::FieldMask { paths: read.present }),
+        update_mask: (!is_collection).then_some(prost_types::FieldMask { paths: read.present }),
     };
     limits.check_size("the response", response.encoded_len())?;
     Ok(response)

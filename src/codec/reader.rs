@@ -97,7 +97,7 @@ pub fn rules_from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<
             String::new(),
             format!("expected a detectionRule object or an OData collection of them, found {}", raw.json_type()),
         ),
-        Some(members) if members.iter().any(|m| m.key == VALUE) => {
+        Some(members) if is_collection(&members) => {
             read.collection = Some(reader.collection(&members, &mut read.rules));
         }
         Some(members) => {
@@ -130,6 +130,13 @@ fn members<'a>(raw: &Raw<'a>) -> Option<Vec<Member<'a>>> {
         })
         .expect("validated when scanned");
     Some(members)
+}
+
+/// An OData collection: a `value` array beside nothing but control information (a rule with a
+/// property named `value` stays a rule).
+fn is_collection(members: &[Member<'_>]) -> bool {
+    members.iter().any(|m| m.key == VALUE && m.value.json_type() == JsonType::Array)
+        && members.iter().all(|m| m.key == VALUE || is_annotation(&m.key))
 }
 
 /// Control information and annotations (`@odata.context`, `@odata.etag`, `name@odata.type`):
@@ -432,25 +439,18 @@ impl Reader {
                 }
             };
             match &*member.key {
-                VALUE => match member.value.items() {
-                    Some(items) => {
-                        rules.reserve(items.len());
-                        self.path.push_property(&COLLECTION_VALUE, "");
-                        for (index, item) in items.iter().enumerate() {
-                            self.path.push_item(index, rules.len());
-                            self.item(item, rules);
-                            self.path.pop();
-                        }
+                VALUE => {
+                    // An array: see `is_collection`.
+                    let items = member.value.items().unwrap_or_default();
+                    rules.reserve(items.len());
+                    self.path.push_property(&COLLECTION_VALUE, "");
+                    for (index, item) in items.iter().enumerate() {
+                        self.path.push_item(index, rules.len());
+                        self.item(item, rules);
                         self.path.pop();
                     }
-                    None => {
-                        let found = member.value.json_type();
-                        self.violation(
-                            self.pointer(Tail::Key(VALUE)),
-                            format!("must be an array of rules, found {found}"),
-                        );
-                    }
-                },
+                    self.path.pop();
+                }
                 CONTEXT => text(self, &mut collection.context),
                 NEXT_LINK => text(self, &mut collection.next_link),
                 _ => {
