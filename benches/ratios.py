@@ -33,7 +33,7 @@ def mib_s(group, name):
     return group["bytes"] / group[name] * 1e9 / 2**20
 
 
-PAYLOADS = ["one", "seed16", "batch1000", "unknown16"]
+PAYLOADS = ["one", "seed16", "batch1000", "unknown16", "rule-old-get", "rule-new-get"]
 print("| ToGraph | Graph JSON | graphbridge | (codec alone) | serde_value | prost_reflect | x serde_value | x prost_reflect |")
 print("|---|--:|--:|--:|--:|--:|--:|--:|")
 for payload in PAYLOADS:

@@ -354,3 +354,50 @@ async fn bad_rule_json_is_located() {
     assert!(!read.collection && read.rules[0].additional_data.contains_key("value"));
     server.stop().await;
 }
+
+/// RuleToGraph writes nothing that RuleFromGraph of the same server would refuse as too deep.
+#[tokio::test]
+async fn a_rule_nesting_deeper_than_the_limit_is_refused() {
+    let server = TestServer::with_flags(&["--max-json-depth", "5"]).await;
+    let mut client = server.client().await;
+    let json = r#"{"detectionAction":{"alertTemplate":{"entityMappings":{"hosts":[{"deviceIdColumn":"DeviceId"}]}}}}"#;
+    let status =
+        client.rule_from_graph(RuleFromGraphRequest { json: json.into(), ..Default::default() }).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let mut rule = DetectionRule::default();
+    let hosts = vec![graphbridge::pb::HostEntityMapping { device_id_column: "DeviceId".into(), ..Default::default() }];
+    rule.detection_action = Some(DetectionAction {
+        alert_template: Some(AlertTemplate {
+            entity_mappings: Some(graphbridge::pb::EntityMappingConfiguration { hosts, ..Default::default() }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let mask = FieldMask { paths: vec!["detection_action.alert_template.entity_mappings".into()] };
+    let status = write(&mut client, rule, Some(mask)).await.unwrap_err();
+    assert_eq!(
+        violations(&status),
+        [(
+            "rule.detection_action.alert_template.entity_mappings.hosts[0]".to_owned(),
+            "nests deeper than the limit of 5 levels (--max-json-depth)".to_owned()
+        )]
+    );
+    server.stop().await;
+}
+
+/// Under DROP, what was dropped is not in the returned mask: written back, it is left alone
+/// rather than cleared.
+#[tokio::test]
+async fn dropped_data_is_not_in_the_update_mask() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let json = r##"{"status":"paused","description":"d","detectionAction":{"responseActions":[{"@odata.type":"#microsoft.graph.security.newResponseAction"}]}}"##;
+    let request = RuleFromGraphRequest { json: json.into(), unknown_data_policy: UnknownDataPolicy::Drop.into() };
+    let read = client.rule_from_graph(request).await.unwrap().into_inner();
+    // detectionAction was there, emptied by the drop: written back as {}, which changes nothing.
+    assert_eq!(read.update_mask.as_ref().unwrap().paths, ["description", "detection_action"]);
+    assert_eq!(read.unknown_data.iter().filter(|e| e.dropped).count(), 2);
+    let written = write(&mut client, read.rules[0].clone(), read.update_mask).await.unwrap();
+    assert_eq!(parse(&written), json!({"description": "d", "detectionAction": {}}));
+    server.stop().await;
+}

@@ -5,7 +5,9 @@
 //!     cargo run --manifest-path fuzz/Cargo.toml --example gen_seeds
 //!
 //! Every JSON seed of `round_trip` is checked to be accepted by FromGraph, so that the target
-//! starts from inputs that reach ToGraph.
+//! starts from inputs that reach ToGraph. The detection-rule targets (`rule_from_graph`,
+//! `rule_to_graph_request`) start from the fixtures in `tests/fixtures/rules/` and hostile
+//! variants of them.
 
 use std::{
     collections::BTreeSet,
@@ -17,12 +19,15 @@ use std::{
 use graphbridge::{
     codec::{self, Policy},
     pb::{
-        FromGraphRequest, ResponseAction, ToGraphRequest, TranslateStreamRequest, UnknownResponseAction,
-        response_action::Action, translate_stream_request::Request,
+        AlertSeverity, AlertTemplate, DetectionAction, DetectionRule, DetectionRuleStatus, FromGraphRequest,
+        ImpactedAsset, ImpactedDeviceAsset, QueryCondition, ResponseAction, RuleFromGraphRequest, RuleSchedule,
+        RuleToGraphRequest, ToGraphRequest, TranslateStreamRequest, UnknownImpactedAsset, UnknownResponseAction,
+        impacted_asset, response_action::Action, translate_stream_request::Request,
     },
-    schema::{ENUMS, GraphType, Slot, TypeVisitor},
+    schema::{ENUMS, GraphObject, GraphType, Slot, TypeInfo, TypeVisitor},
 };
 use prost::Message;
+use prost_types::{Duration, FieldMask, Timestamp};
 
 const DEPTH: usize = codec::DEFAULT_MAX_DEPTH;
 
@@ -66,6 +71,7 @@ impl TypeVisitor for Describe {
                     }
                     Slot::Strings(_) => Kind::Strings,
                     Slot::String(_) => Kind::String,
+                    _ => panic!("{}.{}: response actions hold enums and strings only", M::GRAPH_NAME, p.graph_name),
                 };
                 (p.graph_name, kind)
             })
@@ -326,6 +332,318 @@ fn proto_seeds(json_seeds: &[(String, String)]) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The detection-rule fixtures (tests/fixtures/rules/*.json), by file stem, sorted.
+fn rule_fixtures() -> Vec<(String, String)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/rules");
+    let mut fixtures: Vec<(String, String)> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .map(|path| {
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            (stem, fs::read_to_string(&path).unwrap())
+        })
+        .collect();
+    fixtures.sort();
+    assert_eq!(fixtures.len(), 10, "tests/fixtures/rules/: 7 fixtures and 3 migrations");
+    fixtures
+}
+
+/// Small hostile rule documents RuleFromGraph reads (each is checked to be accepted).
+fn rule_variants() -> Vec<(String, String)> {
+    let deep = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+    [
+        ("empty-object", "{}".to_owned()),
+        ("empty-collection", r#"{"@odata.context":"c","@odata.count":0,"value":[]}"#.to_owned()),
+        (
+            "collection-odd-members",
+            r#"{"@odata.nextLink":"n","value":[{},{"displayName":null,"description":""}],"@odata.deltaLink":{"a":[1]},"x":1e999}"#
+                .to_owned(),
+        ),
+        // Nulls at every level of one rule: masked and unset, written back as nulls.
+        (
+            "nulls",
+            r#"{"displayName":null,"status":null,"isEnabled":null,"schedule":{"period":null,"frequency":null},"queryCondition":null,"detectionAction":{"alertTemplate":{"tactics":null,"customDetails":null,"severity":null},"responseActions":null,"organizationalScope":null},"lastRunDetails":{"errorCode":null}}"#
+                .to_owned(),
+        ),
+        // protobuf cannot hold "" or [] apart from unset: kept raw.
+        (
+            "empty-values",
+            r#"{"id":"","displayName":"","queryCondition":{"queryText":""},"detectionAction":{"responseActions":[],"alertTemplate":{"mitreTechniques":[],"impactedAssets":[null],"customDetails":{},"tactics":[{"tactic":"","techniques":[]}]}},"schedule":{}}"#
+                .to_owned(),
+        ),
+        // Members this build does not hold typed: the sentinel, unknown members, odd durations and dates.
+        (
+            "untyped-values",
+            r#"{"status":"unknownFutureValue","createdDateTime":"2023-06-25T11:37:28+02:00","lastModifiedDateTime":"2023-06-25T09:37:28.123456789Z","schedule":{"frequency":"P1M","lookback":"-PT1.5S","nextRunDateTime":"0001-01-01T00:00:00Z"},"lastRunDetails":{"errorCode":"noImpactedEntity","status":"paused","lastRunDateTime":"9999-12-31T23:59:59.9999999Z"},"detectionAction":{"alertTemplate":{"severity":"critical","eventGroupingKind":"singleAlert"},"automatedActions":{"isolateDevices":[{"deviceIdColumn":"DeviceId","isolationType":"Full"}]}}}"#
+                .to_owned(),
+        ),
+        (
+            "durations",
+            r#"{"schedule":{"frequency":"P1DT2H3M4.5S","lookback":"PT0.0000001S"},"queryCondition":{"lastModifiedDateTime":"2023-06-25T09:37:28Z"}}"#
+                .to_owned(),
+        ),
+        // Polymorphic values: no '#', an unknown type, flags out of order with spaces.
+        (
+            "polymorphic",
+            r##"{"detectionAction":{"alertTemplate":{"impactedAssets":[{"@odata.type":"microsoft.graph.security.impactedUserAsset","identifier":"accountSid"},{"@odata.type":"#microsoft.graph.security.impactedPrinterAsset","identifier":{"a":[]}}]},"responseActions":[{"@odata.type":"#microsoft.graph.security.blockFileResponseAction","identifier":" sha256 ,sha1,sha256","deviceGroupNames":["a",null]},{"@odata.type":"#microsoft.graph.security.futureResponseAction","@odata.etag":"W/\"1\""}]}}"##
+                .to_owned(),
+        ),
+        // Annotations and an open type's keys, escaped keys.
+        (
+            "annotations",
+            r##"{"@odata.etag":"W/\"1\"","displayName@odata.type":"#String","display\u004eame":"x","detectionAction":{"alertTemplate":{"customDetails":{"value":1,"@odata.type":"#x","a@b":[{}],"":null}}}}"##
+                .to_owned(),
+        ),
+        // Unknown properties at every level.
+        (
+            "unknown-properties",
+            r#"{"newTopLevel":{"a":[1,2.50]},"queryCondition":{"queryText":"q","queryLanguage":"kql"},"detectionAction":{"alertTemplate":{"entityMappings":{"hosts":[{"deviceIdColumn":"DeviceId","newColumn":"X"}],"printers":[]}},"automatedActions":{"isolateDevices":[{"deviceIdColumn":"DeviceId","isolationType":"full","reason":"r"}],"newActions":[{}]}}}"#
+                .to_owned(),
+        ),
+        // Inputs that once broke a target: a date-time with non-ASCII text (a panic), one finer
+        // than 100 ns (read, then refused on the way back), a rule with a "value" member inside a
+        // collection (written alone, it read as a collection).
+        ("regress-non-ascii-time", r#"{"createdDateTime":"2023-06-25T09:37:0é"}"#.to_owned()),
+        ("regress-sub-100ns", r#"{"createdDateTime":"2023-06-25T09:37:28.123456789Z"}"#.to_owned()),
+        (
+            "regress-value-member",
+            r#"{"value":[{"displayName":"x","queryCondition":{"queryText":"q"},"schedule":{},"detectionAction":{"alertTemplate":{"title":"t","description":"d","severity":"low"}},"value":[]}]}"#
+                .to_owned(),
+        ),
+        // Raw values one level under the round_trip depth limit (6) and the default (64).
+        ("deep-6", format!(r#"{{"schedule":{{"x":{}}}}}"#, deep(4))),
+        ("deep-64", format!(r#"{{"newTopLevel":{}}}"#, deep(63))),
+    ]
+    .into_iter()
+    .map(|(n, j)| (format!("rule-{n}"), j))
+    .collect()
+}
+
+/// Rule documents RuleFromGraph must refuse.
+fn rule_malformed() -> Vec<(String, String)> {
+    [
+        ("array", "[]".to_owned()),
+        ("scalar", "\"rule\"".to_owned()),
+        ("wrong-types", r#"{"isEnabled":"yes","schedule":[],"displayName":1,"detectionAction":{"alertTemplate":{"tactics":[{"tactic":"x"},3]}}}"#.to_owned()),
+        ("missing-type", r#"{"detectionAction":{"responseActions":[{"identifier":"deviceId"}]}}"#.to_owned()),
+        ("double-hash", r###"{"detectionAction":{"alertTemplate":{"impactedAssets":[{"@odata.type":"##microsoft.graph.security.impactedDeviceAsset"}]}}}"###.to_owned()),
+        ("bad-envelope", r#"{"value":[],"@odata.nextLink":1}"#.to_owned()),
+        ("duplicate-key", r#"{"displayName":"a","display\u004eame":"b"}"#.to_owned()),
+        ("too-deep", format!(r#"{{"x":{}{}}}"#, "[".repeat(70), "]".repeat(70))),
+    ]
+    .into_iter()
+    .map(|(n, j)| (format!("bad-rule-{n}"), j))
+    .collect()
+}
+
+fn small_rule() -> DetectionRule {
+    DetectionRule {
+        id: "encoded-powershell".into(),
+        display_name: "Encoded PowerShell".into(),
+        status: DetectionRuleStatus::Enabled.into(),
+        query_condition: Some(QueryCondition {
+            query_text: "DeviceProcessEvents | take 1".into(),
+            ..Default::default()
+        }),
+        schedule: Some(RuleSchedule { frequency: Some(Duration { seconds: 3600, nanos: 0 }), ..Default::default() }),
+        detection_action: Some(DetectionAction {
+            alert_template: Some(AlertTemplate {
+                title: "Encoded PowerShell".into(),
+                description: "A process ran encoded PowerShell.".into(),
+                severity: AlertSeverity::Medium.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn mask(paths: &[&str]) -> Option<FieldMask> {
+    Some(FieldMask { paths: paths.iter().map(|p| p.to_string()).collect() })
+}
+
+/// RuleToGraphRequest seeds: every rule document read (with and without its mask), and hand-made
+/// requests that RuleToGraph must refuse or that stretch it. RuleFromGraphRequest seeds too: the
+/// `rule_to_graph_request` target decodes its input as both.
+fn rule_proto_seeds(json_seeds: &[(String, String)]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (i, (name, json)) in json_seeds.iter().enumerate() {
+        let read = codec::rules_from_graph(json, Policy::Preserve, DEPTH).expect("valid seed");
+        for (r, rule) in read.rules.into_iter().enumerate().take(2) {
+            let update_mask = (!read.present.is_empty()).then(|| FieldMask { paths: read.present.clone() });
+            let request = RuleToGraphRequest {
+                rule: Some(rule),
+                update_mask,
+                pretty: i % 3 == 0,
+                unknown_data_policy: (i % 4) as i32,
+            };
+            out.push((format!("to-{name}-{r}"), request.encode_to_vec()));
+        }
+        if i % 3 == 0 {
+            let request = RuleFromGraphRequest { json: json.clone(), unknown_data_policy: (i % 4) as i32 };
+            out.push((format!("from-{name}"), request.encode_to_vec()));
+        }
+    }
+    let rule = small_rule();
+    let with = |edit: &dyn Fn(&mut DetectionRule)| {
+        let mut rule = small_rule();
+        edit(&mut rule);
+        rule
+    };
+    let unknown_asset = |t: &str| ImpactedAsset {
+        asset: Some(impacted_asset::Asset::Unknown(UnknownImpactedAsset { odata_type: t.into() })),
+        additional_data: [("identifier".to_owned(), "\"printerId\"".to_owned())].into(),
+    };
+    let requests: Vec<(&str, DetectionRule, Option<FieldMask>)> = vec![
+        ("small", rule.clone(), None),
+        (
+            "patch",
+            rule.clone(),
+            mask(&["status", "description", "schedule.frequency", "detection_action.organizational_scope"]),
+        ),
+        ("patch-into-unset", with(&|r| r.schedule = None), mask(&["schedule.next_run_date_time", "schedule.period"])),
+        (
+            "patch-parent-and-child",
+            rule.clone(),
+            mask(&["schedule", "schedule.frequency", "detection_action.alert_template.title"]),
+        ),
+        (
+            "bad-mask",
+            rule.clone(),
+            mask(&["", "nope", "schedule.", "detection_action.response_actions.identifier", "display_name.x"]),
+        ),
+        (
+            "clear-required",
+            DetectionRule::default(),
+            mask(&["display_name", "detection_action.alert_template.severity", "query_condition"]),
+        ),
+        ("empty", DetectionRule::default(), None),
+        (
+            "out-of-range",
+            with(&|r| {
+                r.status = 99;
+                r.created_date_time = Some(Timestamp { seconds: i64::MAX, nanos: -1 });
+                r.last_modified_date_time = Some(Timestamp { seconds: -62_135_596_801, nanos: 150 });
+                r.schedule.as_mut().unwrap().frequency = Some(Duration { seconds: -1, nanos: 1 });
+                r.schedule.as_mut().unwrap().lookback = Some(Duration { seconds: i64::MAX, nanos: 999_999_999 });
+                r.detection_action.as_mut().unwrap().alert_template.as_mut().unwrap().severity =
+                    AlertSeverity::UnknownFutureValue.into();
+            }),
+            None,
+        ),
+        (
+            "raw-data",
+            with(&|r| {
+                r.display_name.clear();
+                r.additional_data = [
+                    ("displayName", "\"from raw\""),
+                    ("description", "\"\""),
+                    ("status", "\"paused\""),
+                    ("@odata.context", "\"c\""),
+                    ("x", " [1, {\"a\": null}] "),
+                    ("y", "not json"),
+                    ("z", "{\"a\":1,\"a\":2}"),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+                r.schedule.as_mut().unwrap().additional_data.insert("frequency".into(), "\"PT2H\"".into());
+            }),
+            None,
+        ),
+        (
+            "assets",
+            with(&|r| {
+                let template = r.detection_action.as_mut().unwrap().alert_template.as_mut().unwrap();
+                template.impacted_assets = vec![
+                    ImpactedAsset {
+                        asset: Some(impacted_asset::Asset::ImpactedDeviceAsset(ImpactedDeviceAsset { identifier: 2 })),
+                        additional_data: [("@odata.type".to_owned(), "\"#x\"".to_owned())].into(),
+                    },
+                    unknown_asset("microsoft.graph.security.impactedPrinterAsset"),
+                    unknown_asset("#microsoft.graph.security.impactedDeviceAsset"),
+                    unknown_asset("##x"),
+                    ImpactedAsset::default(),
+                ];
+            }),
+            mask(&["detection_action.alert_template.impacted_assets"]),
+        ),
+        // "value" is the member that makes a document an OData collection.
+        (
+            "value-member",
+            with(&|r| {
+                r.detection_action.as_mut().unwrap().alert_template.as_mut().unwrap().custom_details =
+                    Some(graphbridge::pb::AlertCustomDetails {
+                        additional_data: [("value".to_owned(), "[]".to_owned())].into(),
+                    });
+            }),
+            None,
+        ),
+    ];
+    for (name, rule, update_mask) in requests {
+        for policy in 0..4 {
+            let request = RuleToGraphRequest {
+                rule: Some(rule.clone()),
+                update_mask: update_mask.clone(),
+                pretty: policy == 1,
+                unknown_data_policy: policy,
+            };
+            out.push((format!("to-{name}-{policy}"), request.encode_to_vec()));
+        }
+    }
+    out
+}
+
+/// Graph names of the rule model: every key of the fixtures, and every property of the types a
+/// rule holds (the polymorphic ones' concrete types too).
+fn rule_words(words: &mut BTreeSet<String>) {
+    fn keys(value: &serde_json::Value, words: &mut BTreeSet<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    words.insert(format!("\"{k}\""));
+                    keys(v, words);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| keys(v, words)),
+            _ => {}
+        }
+    }
+    for (_, json) in rule_fixtures() {
+        keys(&serde_json::from_str(&json).unwrap(), words);
+    }
+    fn walk(info: &'static TypeInfo, words: &mut BTreeSet<String>) {
+        for property in info.properties {
+            words.insert(format!("\"{}\"", property.graph_name));
+            if let Some(object) = property.object {
+                walk(object, words);
+            }
+        }
+    }
+    walk(&<DetectionRule as GraphType>::INFO, words);
+    if let Some(hierarchy) = ImpactedAsset::default().hierarchy() {
+        for (name, info) in hierarchy.known {
+            words.insert(format!("#{name}"));
+            walk(info, words);
+        }
+    }
+    // "value" bare too: a key of additional_data in the protobuf target.
+    for word in [
+        "value",
+        "\"value\"",
+        "\"@odata.context\"",
+        "\"@odata.nextLink\"",
+        "\"@odata.count\"",
+        "PT1H",
+        "P1D",
+        "2023-06-25T09:37:28.6149005Z",
+    ] {
+        words.insert(word.to_owned());
+    }
+}
+
 /// libFuzzer dictionary: Graph names from the schema and JSON tokens.
 fn dictionary() -> String {
     let mut words = BTreeSet::new();
@@ -341,6 +659,7 @@ fn dictionary() -> String {
             words.insert(m.graph_name.to_owned());
         }
     }
+    rule_words(&mut words);
     for token in [
         "\"@odata.type\"",
         "#microsoft.graph.security.",
@@ -403,11 +722,29 @@ fn main() {
     for (name, bytes) in &protos {
         write(&seeds_dir.join("to_graph_request"), &format!("{name}.bin"), bytes);
     }
+    let mut rules: Vec<(String, String)> =
+        rule_fixtures().into_iter().map(|(n, j)| (format!("fixture-{n}"), j)).collect();
+    rules.extend(rule_variants());
+    for (name, json) in &rules {
+        codec::rules_from_graph(json, Policy::Preserve, DEPTH).unwrap_or_else(|e| panic!("{name}: {e}"));
+        write(&seeds_dir.join("rule_from_graph"), &format!("{name}.json"), json.as_bytes());
+    }
+    for (name, json) in rule_malformed() {
+        assert!(codec::rules_from_graph(&json, Policy::Preserve, DEPTH).is_err(), "{name} was accepted");
+        write(&seeds_dir.join("rule_from_graph"), &format!("{name}.json"), json.as_bytes());
+    }
+    let rule_protos = rule_proto_seeds(&rules);
+    for (name, bytes) in &rule_protos {
+        write(&seeds_dir.join("rule_to_graph_request"), &format!("{name}.bin"), bytes);
+    }
     fs::write(root.join("graph.dict"), dictionary()).unwrap();
     println!(
-        "{} JSON seeds, {} malformed, {} protobuf seeds, and graph.dict",
+        "{} JSON seeds, {} malformed, {} protobuf seeds; {} rule JSON seeds, {} malformed, {} rule protobuf seeds; and graph.dict",
         valid.len(),
         malformed().len(),
-        protos.len()
+        protos.len(),
+        rules.len(),
+        rule_malformed().len(),
+        rule_protos.len()
     );
 }

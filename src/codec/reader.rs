@@ -331,8 +331,7 @@ impl Reader {
             slot => decode(slot, raw),
         };
         self.path.pop();
-        self.mark_present(property, present_before, nested && property.object.is_some());
-        match decoded {
+        let keep_raw = match decoded {
             Decoded::Typed => false,
             Decoded::Untyped { kind, detail } => {
                 let entry = self.entry(info, kind, property.graph_name, property.graph_name, || detail);
@@ -348,7 +347,13 @@ impl Reader {
                 self.violation(at, wrong.message(property.graph_name));
                 false
             }
+        };
+        // What the policy dropped (all items of a collection, an unknown member) is not held:
+        // masked, it would be written back as a null, which clears it in Graph.
+        if keep_raw || object.value(index).is_set() {
+            self.mark_present(property, present_before, nested && property.object.is_some());
         }
+        keep_raw
     }
 
     /// Adds `property` to the fields read, unless it is an object whose own fields were added.

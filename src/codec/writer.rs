@@ -41,6 +41,7 @@ pub fn rule_to_graph(
 ) -> Result<ToGraph, Error> {
     let mask = update_mask.map(|paths| Mask::parse(paths, &DetectionRule::INFO)).transpose().map_err(Error::Invalid)?;
     let mut writer = Writer::new(policy, max_depth, "rule", 2048);
+    writer.patch = mask.is_some();
     writer.object(rule, mask.as_ref(), false);
     writer.finish(pretty)
 }
@@ -152,6 +153,9 @@ struct Writer {
     unknown_data: Vec<UnknownData>,
     violations: Vec<Violation>,
     path: Path,
+    /// Writing a PATCH body: Graph merges nested objects, so an unset required property is
+    /// left as it is rather than missing; only clearing one is refused.
+    patch: bool,
 }
 
 impl Report for Writer {
@@ -179,6 +183,7 @@ impl Writer {
             unknown_data: Vec::new(),
             violations: Vec::new(),
             path: Path::new(root),
+            patch: false,
         }
     }
 
@@ -194,6 +199,17 @@ impl Writer {
         self.violations.push(Violation::new(field, description));
     }
 
+    /// Whether a container opened at the current path stays within `max_depth`, as the reader
+    /// will judge the output; a violation if not.
+    fn within_depth(&mut self) -> bool {
+        if self.path.depth() < self.max_depth {
+            return true;
+        }
+        let description = format!("nests deeper than the limit of {} levels (--max-json-depth)", self.max_depth);
+        self.violation(self.path.proto(Tail::None), description);
+        false
+    }
+
     /// Writes a member's key, after a comma unless it is the object's first member.
     fn key(&mut self, key: &str) {
         if !self.out.ends_with('{') {
@@ -205,6 +221,9 @@ impl Writer {
 
     /// Writes a collection of `len` objects; those left out (unknown types dropped) leave no gap.
     fn list<'o>(&mut self, len: usize, get: impl Fn(usize) -> &'o dyn GraphObject) {
+        if !self.within_depth() {
+            return;
+        }
         self.out.push('[');
         let mut written = 0;
         for index in 0..len {
@@ -222,6 +241,9 @@ impl Writer {
 
     /// Writes `object` (after a comma if `comma`) under `mask`; false when nothing was written.
     fn object(&mut self, object: &dyn GraphObject, mask: Option<&Mask>, comma: bool) -> bool {
+        if !self.within_depth() {
+            return false;
+        }
         let start = self.out.len();
         if comma {
             self.out.push(',');
@@ -272,7 +294,7 @@ impl Writer {
                 let part = if let Want::Part(part) = want { Some(part) } else { None };
                 self.property(info, property, value, part);
             } else if let Some(raw) = raw {
-                if !self.raw_property(info, property, value, raw) && property.required {
+                if !self.raw_property(info, property, value, raw) && property.required && !self.patch {
                     let description =
                         format!("required: the value of Graph property {} was dropped", property.graph_name);
                     self.violation(field_path(&self.path), description);
@@ -286,7 +308,7 @@ impl Writer {
                         self.nulls(property.object.expect("a mask reaches only into single objects"), part);
                         self.path.pop();
                     }
-                    _ if property.required => {
+                    _ if property.required && !self.patch => {
                         let mut description = format!("required: Graph property {} must be set", property.graph_name);
                         if let Value::Enum(schema, _) = value {
                             description.push_str(&format!(" ({} is not a member)", schema.unspecified));
@@ -345,6 +367,9 @@ impl Writer {
 
     /// Writes the masked part of an unset complex value of type `info`: nulls all the way down.
     fn nulls(&mut self, info: &'static TypeInfo, mask: &Mask) {
+        if !self.within_depth() {
+            return;
+        }
         self.out.push('{');
         for property in info.properties {
             match Want::of(Some(mask), property) {

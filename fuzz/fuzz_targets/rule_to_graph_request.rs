@@ -1,0 +1,70 @@
+//! Arbitrary bytes decoded with prost as a `RuleToGraphRequest` (and as a `RuleFromGraphRequest`),
+//! then served exactly as the service serves them (limits, policy value, update mask, codec,
+//! status). Never a panic, never INTERNAL, and what RuleToGraph writes must read back: its output
+//! is one JSON value within the depth limit, RuleFromGraph reads it as one rule object, and
+//! writing what was read with the mask it returned, then reading that again, gives the same rule.
+#![no_main]
+
+use std::time::Duration;
+
+use graphbridge::{
+    codec::{self, Policy, json},
+    pb::{RuleFromGraphRequest, RuleToGraphRequest},
+    service::{self, Limits},
+};
+use libfuzzer_sys::fuzz_target;
+use prost::Message;
+
+const LIMITS: Limits = Limits {
+    max_message_bytes: 1 << 20,
+    max_json_depth: codec::DEFAULT_MAX_DEPTH,
+    max_concurrent_requests: 1,
+    max_in_flight_bytes: 1 << 20,
+    request_timeout: Duration::from_secs(1),
+};
+
+/// A tight depth limit, so that nested objects and additional_data values meet the limit often
+/// (a rule's own objects nest 6 deep: rule, detectionAction, alertTemplate, entityMappings, list, item).
+const SHALLOW: Limits = Limits { max_json_depth: 5, ..LIMITS };
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(request) = RuleToGraphRequest::decode(data) {
+        rule_to_graph(&request);
+    }
+    if let Ok(request) = RuleFromGraphRequest::decode(data) {
+        for limits in [LIMITS, SHALLOW] {
+            if let Err(error) = service::rule_from_graph(&limits, &request) {
+                let status = tonic::Status::from(error);
+                assert_ne!(status.code(), tonic::Code::Internal, "INTERNAL for {request:?}: {status:?}");
+            }
+        }
+    }
+});
+
+fn rule_to_graph(request: &RuleToGraphRequest) {
+    for limits in [LIMITS, SHALLOW] {
+        let depth = limits.max_json_depth;
+        let written = match service::rule_to_graph(&limits, request) {
+            Ok(written) => written,
+            Err(error) => {
+                let status = tonic::Status::from(error);
+                assert_ne!(status.code(), tonic::Code::Internal, "INTERNAL for {request:?}: {status:?}");
+                continue;
+            }
+        };
+        json::single_value(&written.json, depth)
+            .unwrap_or_else(|e| panic!("RuleToGraph wrote invalid JSON ({e:?}): {}", written.json));
+        let read = codec::rules_from_graph(&written.json, Policy::Preserve, depth)
+            .unwrap_or_else(|e| panic!("RuleFromGraph refused RuleToGraph's output ({e}): {}", written.json));
+        assert!(
+            read.collection.is_none() && read.rules.len() == 1,
+            "RuleToGraph's output is not read as one rule object: {} -> {read:?}",
+            written.json
+        );
+        let again = codec::rule_to_graph(&read.rules[0], Some(&read.present), Policy::Preserve, false, depth)
+            .unwrap_or_else(|e| panic!("RuleToGraph refused what RuleFromGraph read ({e}) from {}", written.json));
+        let reread = codec::rules_from_graph(&again.json, Policy::Preserve, depth)
+            .unwrap_or_else(|e| panic!("RuleFromGraph refused RuleToGraph's output ({e}): {}", again.json));
+        assert_eq!(read.rules, reread.rules, "not stable: {} then {}", written.json, again.json);
+    }
+}
