@@ -84,7 +84,7 @@ fn round_trip(json: &str, read: &RulesFromGraph, policy: Policy, depth: usize) {
     if read.collection.is_some() {
         assert!(read.present.is_empty(), "a mask for a collection: {json:?}");
         for rule in &read.rules {
-            let Some(written) = write(json, rule, &[], policy, false, depth) else { continue };
+            let Some(written) = write(json, rule, None, policy, false, depth) else { continue };
             let again = read_one(json, &written, policy, depth);
             assert_eq!(
                 &again.rules[0], rule,
@@ -95,15 +95,15 @@ fn round_trip(json: &str, read: &RulesFromGraph, policy: Policy, depth: usize) {
     }
     assert_eq!(read.rules.len(), 1, "one rule object, not one rule: {json:?}");
     let rule = &read.rules[0];
-    let Some(compact) = write(json, rule, &read.present, policy, false, depth) else { return };
+    let Some(compact) = write(json, rule, Some(&read.present), policy, false, depth) else { return };
     let again = read_one(json, &compact, policy, depth);
     assert_eq!(&again.rules[0], rule, "not a fixed point: {json:?} -> {compact:?}");
     assert_eq!(sorted(&again.present), sorted(&read.present), "another mask: {json:?} -> {compact:?}");
     compare(json, &compact, policy == Policy::Preserve);
     // Pretty output re-indents raw values: what it reads back writes the same JSON up to whitespace.
-    let pretty = write(json, rule, &read.present, policy, true, depth).expect("compact was written");
+    let pretty = write(json, rule, Some(&read.present), policy, true, depth).expect("compact was written");
     let again = read_one(json, &pretty, policy, depth);
-    let rewritten = write(&pretty, &again.rules[0], &again.present, policy, false, depth)
+    let rewritten = write(&pretty, &again.rules[0], Some(&again.present), policy, false, depth)
         .unwrap_or_else(|| panic!("pretty output read back is refused: {json:?} -> {pretty:?}"));
     assert_eq!(minified(&rewritten), minified(&compact), "pretty: {json:?} -> {pretty:?}");
 }
@@ -112,12 +112,12 @@ fn round_trip(json: &str, read: &RulesFromGraph, policy: Policy, depth: usize) {
 fn write(
     json: &str,
     rule: &DetectionRule,
-    mask: &[String],
+    mask: Option<&[String]>,
     policy: Policy,
     pretty: bool,
     depth: usize,
 ) -> Option<String> {
-    match codec::rule_to_graph(rule, Some(mask), policy, pretty, depth) {
+    match codec::rule_to_graph(rule, mask, policy, pretty, depth) {
         Ok(written) => Some(written.json),
         Err(Error::Invalid(violations))
             if violations.iter().all(|v| v.description.starts_with("required: Graph property ")) =>
