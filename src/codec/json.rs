@@ -248,6 +248,11 @@ impl<'a> Scanner<'a> {
         self.pos
     }
 
+    /// The text scanned from `start` (an earlier `offset()`, at a value) to here, as one value.
+    pub fn since(&self, start: usize) -> Raw<'a> {
+        Raw::new(&self.src[start..self.pos], start)
+    }
+
     /// Fails unless only whitespace is left.
     pub fn finish(&mut self) -> Result<()> {
         match self.peek() {

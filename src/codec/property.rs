@@ -46,7 +46,7 @@ pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
     match slot {
         Slot::Flags(schema, field) => {
             let Some(text) = raw.as_str() else {
-                return wrong_type("a string of comma-separated enum members", raw);
+                return expected("a string of comma-separated enum members", raw);
             };
             let mut bits = 0u64;
             let mut unknown = Vec::new();
@@ -67,7 +67,7 @@ pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
         }
         Slot::Enum(schema, field) => {
             let Some(text) = raw.as_str() else {
-                return wrong_type("a string enum member", raw);
+                return expected("a string enum member", raw);
             };
             match known_member(schema, &text) {
                 Some(index) => {
@@ -79,7 +79,7 @@ pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
         }
         Slot::Strings(field) => {
             let Some(mut items) = raw.iter_items().map(Iterator::peekable) else {
-                return wrong_type("an array of strings", raw);
+                return expected("an array of strings", raw);
             };
             if items.peek().is_none() {
                 return Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: "empty collection".into() };
@@ -105,20 +105,20 @@ pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
         Slot::Bool(field) => match raw.text {
             "true" => typed(field, true),
             "false" => typed(field, false),
-            _ => wrong_type("a boolean", raw),
+            _ => expected("a boolean", raw),
         },
         Slot::Timestamp(field) => match raw.as_str() {
-            None => wrong_type("a date-time string", raw),
+            None => expected("a date-time string", raw),
             Some(text) => time::parse_timestamp(&text).map_or_else(untyped, |t| typed(field, t)),
         },
         Slot::Duration(field) => match raw.as_str() {
-            None => wrong_type("an ISO 8601 duration string", raw),
+            None => expected("an ISO 8601 duration string", raw),
             Some(text) => time::parse_duration(&text).map_or_else(untyped, |d| typed(field, d)),
         },
         // The reader reads complex values itself, object by object.
         Slot::Object(_) | Slot::Objects(_) => unreachable!("complex values are not decoded here"),
         Slot::String(field) => match raw.as_str() {
-            None => wrong_type("a string", raw),
+            None => expected("a string", raw),
             // protobuf cannot tell "" from an absent string: kept raw, so that it round-trips.
             Some(text) if text.is_empty() => {
                 Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: "empty string".into() }
@@ -142,8 +142,8 @@ pub fn judge(value: Value<'_>, raw: &Raw<'_>) -> Decoded {
         Value::Bool(_) => decode(Slot::Bool(&mut None), raw),
         Value::Timestamp(_) => decode(Slot::Timestamp(&mut None), raw),
         Value::Duration(_) => decode(Slot::Duration(&mut None), raw),
-        Value::Object(_) if raw.json_type() != JsonType::Object => wrong_type("an object", raw),
-        Value::Objects(_) if raw.json_type() != JsonType::Array => wrong_type("an array of objects", raw),
+        Value::Object(_) if raw.json_type() != JsonType::Object => expected("an object", raw),
+        Value::Objects(_) if raw.json_type() != JsonType::Array => expected("an array of objects", raw),
         Value::Object(_) | Value::Objects(_) => {
             let detail = if raw.text.len() <= 2 { "empty value" } else { "complex value kept raw" };
             Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: detail.into() }
@@ -179,8 +179,9 @@ fn known_member(schema: &EnumSchema, graph_name: &str) -> Option<usize> {
     schema.index_of_name(graph_name).filter(|&i| !schema.members[i].is_sentinel())
 }
 
-fn wrong_type(expected: &'static str, raw: &Raw<'_>) -> Decoded {
-    Decoded::WrongType(WrongType { expected, found: raw.json_type(), item: None })
+/// `raw` is not of the JSON type the property needs.
+pub fn expected(what: &'static str, raw: &Raw<'_>) -> Decoded {
+    Decoded::WrongType(WrongType { expected: what, found: raw.json_type(), item: None })
 }
 
 fn unknown_members(tokens: &[&str]) -> Decoded {

@@ -4,9 +4,9 @@ use std::borrow::Cow;
 
 use super::{
     Error, Policy, Violation,
-    json::{JsonType, Member, Raw, Scanner, SyntaxError},
+    json::{JsonType, Member, Raw, Scanner, SyntaxError, push_index_token},
     path::{Path, Tail},
-    property::{Decoded, WrongType, decode},
+    property::{Decoded, WrongType, decode, expected},
     report::{Report, reserve_like_first},
 };
 use crate::{
@@ -90,22 +90,31 @@ const NEXT_LINK: &str = "@odata.nextLink";
 pub fn rules_from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<RulesFromGraph, Error> {
     let mut reader = Reader::new(policy, "rules");
     let mut read = RulesFromGraph::default();
+    // One pass: the text is validated while it is read as a rule; if it turns out to be an
+    // OData collection, the collection's members were kept aside.
     let mut scanner = Scanner::new(json, max_depth);
-    let raw = scanner.value(1).and_then(|raw| scanner.finish().map(|()| raw)).map_err(|e| syntax_error(json, e))?;
-    match members(&raw) {
-        None => reader.violation(
-            String::new(),
-            format!("expected a detectionRule object or an OData collection of them, found {}", raw.json_type()),
-        ),
-        Some(members) if is_collection(&members) => {
-            read.collection = Some(reader.collection(&members, &mut read.rules));
-        }
-        Some(members) => {
-            let mut rule = DetectionRule::default();
+    let mut rule = DetectionRule::default();
+    let mut envelope = Envelope::default();
+    let scanned = match scanner.peek() {
+        Some(b'{') => {
             reader.present = Some(Vec::new());
-            reader.properties(&members, &mut rule);
-            read.rules.push(rule);
+            reader.scan_object(&mut scanner, 1, &mut rule, Some(&mut envelope)).map(drop)
         }
+        _ => scanner.value(1).map(|raw| {
+            let found = raw.json_type();
+            reader.violation(
+                String::new(),
+                format!("expected a detectionRule object or an OData collection of them, found {found}"),
+            );
+        }),
+    };
+    scanned.and_then(|()| scanner.finish()).map_err(|e| syntax_error(json, e))?;
+    if envelope.seen == envelope.members.len() && is_collection(&envelope.members) {
+        // What reading it as a rule reported (its "value" as an unknown property) is taken back.
+        reader = Reader::new(policy, "rules");
+        read.collection = Some(reader.collection(&envelope.members, &mut read.rules));
+    } else if reader.present.is_some() {
+        read.rules.push(rule);
     }
     read.present = reader.present.take().unwrap_or_default();
     read.unknown_data = reader.finish()?;
@@ -130,6 +139,13 @@ fn members<'a>(raw: &Raw<'a>) -> Option<Vec<Member<'a>>> {
         })
         .expect("validated when scanned");
     Some(members)
+}
+
+/// The top-level members that would make an OData collection, and how many members there were.
+#[derive(Default)]
+struct Envelope<'a> {
+    members: Vec<Member<'a>>,
+    seen: usize,
 }
 
 /// An OData collection: a `value` array beside nothing but control information (a rule with a
@@ -185,9 +201,12 @@ impl Reader {
 
     /// Reads `raw` as a new item of `list` at the current path.
     fn item(&mut self, raw: &Raw<'_>, list: &mut dyn ObjectList) {
-        match members(raw) {
-            Some(members) => self.push(&members, list),
-            None => self.not_an_object(raw.json_type()),
+        if raw.json_type() != JsonType::Object {
+            return self.not_an_object(raw.json_type());
+        }
+        let kept = self.scan_object(&mut Scanner::new(raw.text, usize::MAX), 0, list.push(), None);
+        if !kept.expect("validated when scanned") {
+            list.pop();
         }
     }
 
@@ -289,28 +308,31 @@ impl Reader {
     ) {
         let Shape::Known(info) = object.shape() else { unreachable!("read only into a known type") };
         for member in members {
-            let keep_raw = match info.find(&member.key) {
-                _ if is_annotation(&member.key) => true,
-                None if info.open => true,
-                None => {
-                    let entry = self.entry(info, UnknownDataKind::Property, &member.key, &member.key, || {
-                        ["unknown property of ", info.graph_name].concat()
-                    });
-                    self.keep_unknown(entry)
-                }
-                Some(index) => self.property(info, index, &member.value, object),
-            };
-            if keep_raw {
-                object.additional_data_mut().insert(member.key.to_string(), member.value.text.to_owned());
+            self.member(info, &member.key, &member.value, object);
+        }
+    }
+
+    /// Reads one member of an object of the known type `info`.
+    fn member(&mut self, info: &'static TypeInfo, key: &str, raw: &Raw<'_>, object: &mut dyn GraphObject) {
+        let keep_raw = match info.find(key) {
+            _ if is_annotation(key) => true,
+            None if info.open => true,
+            None => {
+                let entry = self.entry(info, UnknownDataKind::Property, key, key, || {
+                    ["unknown property of ", info.graph_name].concat()
+                });
+                self.keep_unknown(entry)
             }
+            Some(index) => self.property(info, index, raw, object),
+        };
+        if keep_raw {
+            object.additional_data_mut().insert(key.to_owned(), raw.text.to_owned());
         }
     }
 
     /// Reads property `index` of `object`; true when its raw value is to be kept in additional_data.
     fn property(&mut self, info: &'static TypeInfo, index: usize, raw: &Raw<'_>, object: &mut dyn GraphObject) -> bool {
         let property = &info.properties[index];
-        let present_before = self.present.as_ref().map(Vec::len);
-        let mut nested = false;
         if raw.json_type() == JsonType::Null {
             // Where a mask can say so (one rule), the null is kept as a masked, unset field.
             let masked = self.present.is_some() && self.path.field_path(property).is_some();
@@ -318,19 +340,36 @@ impl Reader {
             let entry =
                 self.entry(info, UnknownDataKind::Null, property.graph_name, property.graph_name, || detail.into());
             self.report(entry, !masked);
-            self.mark_present(property, present_before, false);
+            self.mark_present(property, None, false);
             return false;
         }
+        let present_before = self.present.as_ref().map(Vec::len);
         self.path.push_property(property, info.case_name);
-        let decoded = match object.slot(index) {
-            Slot::Object(slot) => {
-                nested = true;
-                self.nested_object(raw, slot)
-            }
-            Slot::Objects(list) => self.nested_list(raw, list),
-            slot => decode(slot, raw),
+        // Complex values are read by a scanner over their (validated) text, in one pass.
+        let mut scanner = Scanner::new(raw.text, usize::MAX);
+        let decoded = match (object.slot(index), raw.json_type()) {
+            (Slot::Object(slot), JsonType::Object) => self.scan_into(&mut scanner, 0, slot),
+            (Slot::Objects(list), JsonType::Array) => self.scan_list(&mut scanner, 0, list),
+            (Slot::Object(_), _) => Ok(expected("an object", raw)),
+            (Slot::Objects(_), _) => Ok(expected("an array of objects", raw)),
+            (slot, _) => Ok(decode(slot, raw)),
         };
         self.path.pop();
+        let decoded = decoded.expect("validated when scanned");
+        self.settle(info, index, decoded, present_before, object)
+    }
+
+    /// Reports how property `index`'s value was read and notes it as present; true when its raw
+    /// value is to be kept in additional_data.
+    fn settle(
+        &mut self,
+        info: &'static TypeInfo,
+        index: usize,
+        decoded: Decoded,
+        present_before: Option<usize>,
+        object: &mut dyn GraphObject,
+    ) -> bool {
+        let property = &info.properties[index];
         let keep_raw = match decoded {
             Decoded::Typed => false,
             Decoded::Untyped { kind, detail } => {
@@ -342,7 +381,7 @@ impl Reader {
                 let mut at = self.pointer(Tail::None);
                 self.path.pop();
                 if let Some(i) = wrong.item {
-                    super::json::push_index_token(&mut at, i);
+                    push_index_token(&mut at, i);
                 }
                 self.violation(at, wrong.message(property.graph_name));
                 false
@@ -351,7 +390,7 @@ impl Reader {
         // What the policy dropped (all items of a collection, an unknown member) is not held:
         // masked, it would be written back as a null, which clears it in Graph.
         if keep_raw || object.value(index).is_set() {
-            self.mark_present(property, present_before, nested && property.object.is_some());
+            self.mark_present(property, present_before, property.object.is_some());
         }
         keep_raw
     }
@@ -369,47 +408,123 @@ impl Reader {
         }
     }
 
-    fn nested_object(&mut self, raw: &Raw<'_>, slot: &mut dyn ObjectSlot) -> Decoded {
-        let Some(members) = members(raw) else {
-            return Decoded::WrongType(WrongType { expected: "an object", found: raw.json_type(), item: None });
-        };
-        if !self.object(&members, slot.fill()) {
+    /// Reads the object at the scanner into the optional complex value `slot`.
+    fn scan_into(
+        &mut self,
+        s: &mut Scanner<'_>,
+        depth: usize,
+        slot: &mut dyn ObjectSlot,
+    ) -> Result<Decoded, SyntaxError> {
+        if !self.scan_object(s, depth, slot.fill(), None)? {
             slot.clear();
         }
-        Decoded::Typed
+        Ok(Decoded::Typed)
     }
 
-    fn nested_list(&mut self, raw: &Raw<'_>, list: &mut dyn ObjectList) -> Decoded {
-        let Some(items) = raw.items() else {
-            return Decoded::WrongType(WrongType {
-                expected: "an array of objects",
-                found: raw.json_type(),
-                item: None,
-            });
-        };
-        if items.is_empty() {
-            // protobuf cannot tell an empty collection from an absent one: kept raw.
-            return Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: "empty collection".into() };
+    /// Reads the object at the scanner (at nesting `depth`) into `object`, each nested value in
+    /// the same pass; false when it is to be left out (an unknown type dropped). `envelope`, for
+    /// the top level, also collects what an OData collection's members would be.
+    fn scan_object<'a>(
+        &mut self,
+        s: &mut Scanner<'a>,
+        depth: usize,
+        object: &mut dyn GraphObject,
+        mut envelope: Option<&mut Envelope<'a>>,
+    ) -> Result<bool, SyntaxError> {
+        if object.hierarchy().is_some() {
+            // Its type comes from "@odata.type", wherever that is: the members are read first.
+            let raw = s.value(depth)?;
+            return Ok(self.polymorphic(&members(&raw).unwrap_or_default(), object));
         }
-        for (index, item) in items.iter().enumerate() {
-            match item.json_type() {
-                JsonType::Object => {}
-                JsonType::Null => {
-                    return Decoded::Untyped {
-                        kind: UnknownDataKind::RawValue,
-                        detail: format!("null item at {index}"),
-                    };
-                }
-                found => return Decoded::WrongType(WrongType { expected: "an object", found, item: Some(index) }),
+        let Shape::Known(info) = object.shape() else { unreachable!("a plain object has one type") };
+        s.object(depth, |s, key| {
+            if let Some(envelope) = envelope.as_deref_mut() {
+                envelope.seen += 1;
             }
-        }
-        list.clear();
-        for (index, item) in items.iter().enumerate() {
-            self.path.push_item(index, list.len());
-            self.item(item, list);
+            let Some(index) = info.find(key).filter(|_| !is_annotation(key)) else {
+                let raw = s.value(depth + 1)?;
+                if let Some(envelope) = envelope.as_deref_mut()
+                    && (key == VALUE || is_annotation(key))
+                {
+                    envelope.members.push(Member { key: key.clone(), value: raw });
+                }
+                self.member(info, key, &raw, object);
+                return Ok(());
+            };
+            let (start, next) = (s.offset(), s.peek());
+            let present_before = self.present.as_ref().map(Vec::len);
+            self.path.push_property(&info.properties[index], info.case_name);
+            let decoded = match (object.slot(index), next) {
+                (Slot::Object(slot), Some(b'{')) => Some(self.scan_into(s, depth + 1, slot)?),
+                (Slot::Objects(list), Some(b'[')) => Some(self.scan_list(s, depth + 1, list)?),
+                _ => None,
+            };
             self.path.pop();
+            match decoded {
+                Some(decoded) => {
+                    if self.settle(info, index, decoded, present_before, object) {
+                        object.additional_data_mut().insert(key.to_string(), s.since(start).text.to_owned());
+                    }
+                }
+                None => {
+                    let raw = s.value(depth + 1)?;
+                    self.member(info, key, &raw, object);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(true)
+    }
+
+    /// Reads the array at the scanner into `list`. A collection with no typed form (empty, or
+    /// with a null item) is left empty, to be kept raw, and what its items reported is taken back.
+    fn scan_list(
+        &mut self,
+        s: &mut Scanner<'_>,
+        depth: usize,
+        list: &mut dyn ObjectList,
+    ) -> Result<Decoded, SyntaxError> {
+        let (reported, violated) = (self.unknown_data.len(), self.violations.len());
+        list.clear();
+        let mut items = 0;
+        let mut problem = None;
+        s.array(depth, |s, index| {
+            items += 1;
+            match (s.peek(), &problem) {
+                (Some(b'{'), None) => {
+                    self.path.push_item(index, list.len());
+                    let kept = self.scan_object(s, depth + 1, list.push(), None)?;
+                    self.path.pop();
+                    if !kept {
+                        list.pop();
+                    }
+                }
+                (_, Some(_)) => {
+                    s.value(depth + 1)?;
+                }
+                (Some(b'n'), None) => {
+                    s.value(depth + 1)?;
+                    let detail = format!("null item at {index}");
+                    problem = Some(Decoded::Untyped { kind: UnknownDataKind::RawValue, detail });
+                }
+                (_, None) => {
+                    let found = s.value(depth + 1)?.json_type();
+                    problem = Some(Decoded::WrongType(WrongType { expected: "an object", found, item: Some(index) }));
+                }
+            }
+            Ok(())
+        })?;
+        if items == 0 {
+            // protobuf cannot tell an empty collection from an absent one: kept raw.
+            return Ok(Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: "empty collection".into() });
         }
-        Decoded::Typed
+        let Some(problem) = problem else {
+            return Ok(Decoded::Typed);
+        };
+        list.clear();
+        self.unknown_data.truncate(reported);
+        self.violations.truncate(violated);
+        Ok(problem)
     }
 
     /// A report entry for the member `key` of an object of type `info` at the current path.
