@@ -2,6 +2,7 @@
 //!
 //! - [`schema`]: the Graph schema tables generated from `proto/` (the single source of truth).
 //! - [`codec`]: Graph JSON writer and reader, the unknown-data policy and report.
+//! - [`migrate`]: a detection rule in Graph's retired shape to the current one.
 //! - [`service`]: the `graphbridge.v1.Translator` gRPC service; [`admission`]: its limits on work
 //!   at once, applied before a request's body is read.
 //! - [`server`]: ports, health, reflection and shutdown; [`incoming`]: the guard on accepted
