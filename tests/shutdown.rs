@@ -29,6 +29,11 @@ fn addr(text: &str) -> std::net::SocketAddr {
 struct Outcome {
     ok: usize,
     stopped_by: Option<Code>,
+    /// The status that stopped it, for the failure message.
+    why: String,
+    /// tonic's client reports a call it started after the server's GOAWAY(NO_ERROR) as INTERNAL
+    /// "h2 protocol error" (the h2 client refuses the stream itself: it never reached the server).
+    refused_by_goaway: bool,
 }
 
 /// Calls ToGraph on its own connection until a call fails (at most 20 s), checking every answer.
@@ -42,10 +47,14 @@ async fn steady_client(api: std::net::SocketAddr) -> Outcome {
                 assert_eq!(response.into_inner().json, ISOLATE, "an accepted call was answered wrongly");
                 ok += 1;
             }
-            Err(status) => return Outcome { ok, stopped_by: Some(status.code()) },
+            Err(status) => {
+                let why = format!("{status:?}");
+                let refused_by_goaway = why.contains("GoAway(") && why.contains("NO_ERROR, Remote");
+                return Outcome { ok, stopped_by: Some(status.code()), why, refused_by_goaway };
+            }
         }
     }
-    Outcome { ok, stopped_by: None }
+    Outcome { ok, stopped_by: None, why: String::new(), refused_by_goaway: false }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -81,9 +90,11 @@ async fn sigterm_under_load_loses_no_accepted_call_and_exits_zero() {
     for client in clients {
         let outcome = client.await.expect("client task");
         answered += outcome.ok;
-        // Refused (connection refused, or a stream past the GOAWAY that the server never read).
+        // Refused (connection refused, or a stream past the GOAWAY that the server never read);
+        // the log count below shows that no accepted call was lost.
         let code = outcome.stopped_by.expect("the server stopped answering");
-        assert!(matches!(code, Code::Unavailable | Code::Cancelled), "a call failed with {code:?}");
+        let refused = matches!(code, Code::Unavailable | Code::Cancelled) || outcome.refused_by_goaway;
+        assert!(refused, "a call failed with {code:?}: {}", outcome.why);
     }
     let accepted = server
         .log_lines()
