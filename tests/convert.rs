@@ -1,5 +1,9 @@
 //! `graphbridge convert to-graph|from-graph`: the real binary, stdin to stdout, exit codes.
 
+mod common;
+
+use common::{parse_json as parse, rule_fixture};
+
 use std::{
     io::{Read, Write},
     process::{Command, Stdio},
@@ -7,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -68,10 +72,6 @@ fn convert(args: &[&str], stdin: &str) -> Run {
         stdout: stdout.join().expect("stdout reader"),
         stderr: stderr.join().expect("stderr reader"),
     }
-}
-
-fn parse(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
 }
 
 /// Asserts a failed run: exit code 1, nothing on stdout, and `located` named on stderr.
@@ -179,11 +179,6 @@ fn from_graph_preserve_policy_is_the_default() {
     let default = convert(&["from-graph"], ISOLATE_WITH_UNKNOWN);
     assert_eq!(explicit.code, Some(0), "{explicit:#?}");
     assert_eq!(explicit.stdout, default.stdout);
-}
-
-fn rule_fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/rules/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 #[test]

@@ -94,11 +94,6 @@ fn call_stdin(server: &Server, method: &str, request: &str) -> Vec<Value> {
     messages(&stdout)
 }
 
-fn rule_fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/rules/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
 /// The one response's `json` field (Graph JSON), parsed.
 fn graph_json(responses: &[Value]) -> Value {
     assert_eq!(responses.len(), 1, "{responses:#?}");
@@ -162,7 +157,7 @@ fn describe_translator_lists_the_rule_rpcs() {
 #[test]
 fn rule_from_graph_reads_a_fixture_given_on_stdin() {
     let server = Server::start(&[], &[]);
-    let fixture = rule_fixture("old-get");
+    let fixture = common::rule_fixture("old-get");
     let responses = call_stdin(&server, "RuleFromGraph", &json!({ "json": fixture }).to_string());
     assert_eq!(responses.len(), 1, "{responses:#?}");
     let response = &responses[0];

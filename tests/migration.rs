@@ -3,21 +3,12 @@
 
 mod common;
 
-use common::{TestServer, violations};
+use common::{TestServer, parse_json as parse, rule_fixture as fixture, violations};
 use graphbridge::pb::{MigrateRuleRequest, MigrateRuleResponse, RuleFromGraphRequest};
 use serde_json::{Value as Json, json};
 use tonic::Code;
 
 type Client = graphbridge::pb::translator_client::TranslatorClient<tonic::transport::Channel>;
-
-fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/rules/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn parse(json: &str) -> Json {
-    serde_json::from_str(json).expect("valid JSON")
-}
 
 async fn migrate(client: &mut Client, json: &str) -> MigrateRuleResponse {
     let request = MigrateRuleRequest { json: json.into(), ..Default::default() };

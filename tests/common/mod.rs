@@ -121,3 +121,14 @@ pub async fn still_serves(server: &TestServer, client: &mut TranslatorClient<Cha
         health.check(tonic_health::pb::HealthCheckRequest::default()).await.expect("health answers").into_inner();
     assert_eq!(status.status(), tonic_health::pb::health_check_response::ServingStatus::Serving);
 }
+
+/// A Graph JSON file of `tests/fixtures/rules/` (`old-get`, `new-create.migrated`, ...).
+pub fn rule_fixture(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/rules/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// `text` as a JSON value, to compare JSON regardless of member order and whitespace.
+pub fn parse_json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
+}
