@@ -9,6 +9,7 @@ fn main() -> ExitCode {
     };
     match command {
         config::Command::Serve(config) => {
+            graphbridge::malloc::tune();
             logging::init(config.log_format);
             let workers = match config.worker_threads {
                 0 => std::thread::available_parallelism().map_or(1, usize::from),
