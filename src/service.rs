@@ -15,7 +15,7 @@ use crate::{
     pb::{
         FromGraphRequest, FromGraphResponse, MigrateRuleRequest, MigrateRuleResponse, RuleFromGraphRequest,
         RuleFromGraphResponse, RuleToGraphRequest, RuleToGraphResponse, ToGraphRequest, ToGraphResponse,
-        TranslateStreamRequest, TranslateStreamResponse, UnknownDataPolicy, translate_stream_request,
+        TranslateStreamRequest, TranslateStreamResponse, UnknownData, UnknownDataPolicy, translate_stream_request,
         translate_stream_response, translator_server,
     },
 };
@@ -131,33 +131,10 @@ impl Translator {
         )
     }
 
-    fn write_graph(&self, request: &ToGraphRequest) -> Result<ToGraphResponse, RequestError> {
-        let response = to_graph(&self.limits, request)?;
-        self.metrics.unknown_data(&response.unknown_data);
-        Ok(response)
-    }
-
-    fn read_graph(&self, request: &FromGraphRequest) -> Result<FromGraphResponse, RequestError> {
-        let response = from_graph(&self.limits, request)?;
-        self.metrics.unknown_data(&response.unknown_data);
-        Ok(response)
-    }
-
-    fn write_rule(&self, request: &RuleToGraphRequest) -> Result<RuleToGraphResponse, RequestError> {
-        let response = rule_to_graph(&self.limits, request)?;
-        self.metrics.unknown_data(&response.unknown_data);
-        Ok(response)
-    }
-
-    fn read_rules(&self, request: &RuleFromGraphRequest) -> Result<RuleFromGraphResponse, RequestError> {
-        let response = rule_from_graph(&self.limits, request)?;
-        self.metrics.unknown_data(&response.unknown_data);
-        Ok(response)
-    }
-
-    fn migrate(&self, request: &MigrateRuleRequest) -> Result<MigrateRuleResponse, RequestError> {
-        let response = migrate_rule(&self.limits, request)?;
-        self.metrics.unknown_data(&response.unknown_data);
+    /// Runs one translation and counts the unknown data its answer reports.
+    fn answer<Req, Resp: Reports>(&self, translate: Translate<Req, Resp>, request: &Req) -> Result<Resp, RequestError> {
+        let response = translate(&self.limits, request)?;
+        self.metrics.unknown_data(response.unknown_data());
         Ok(response)
     }
 
@@ -168,8 +145,8 @@ impl Translator {
         let item_bytes = item.encoded_len();
         let call = self.metrics.start("TranslateStream", item_bytes);
         let result = match &item.request {
-            Some(In::ToGraph(request)) => self.write_graph(request).map(Out::ToGraph),
-            Some(In::FromGraph(request)) => self.read_graph(request).map(Out::FromGraph),
+            Some(In::ToGraph(request)) => self.answer(to_graph, request).map(Out::ToGraph),
+            Some(In::FromGraph(request)) => self.answer(from_graph, request).map(Out::FromGraph),
             None => Err(RequestError::MissingRequest),
         };
         let result = result.unwrap_or_else(|error| Out::Error(rpc_status(&Status::from(error))));
@@ -188,11 +165,11 @@ impl Translator {
         &self,
         method: &'static str,
         request: Request<Req>,
-        translate: fn(&Translator, &Req) -> Result<Resp, RequestError>,
+        translate: Translate<Req, Resp>,
     ) -> Result<Response<Resp>, Status>
     where
         Req: Message + Send + 'static,
-        Resp: Message + Send + 'static,
+        Resp: Message + Reports + Send + 'static,
     {
         let admitted = admitted(&request);
         let request = request.into_inner();
@@ -204,13 +181,13 @@ impl Translator {
             Ok(_) if request_bytes > limit => {
                 Err(RequestError::TooLarge { field: "request", size: request_bytes, limit })
             }
-            Ok(_admitted) if request_bytes <= INLINE_REQUEST_BYTES => translate(self, &request),
+            Ok(_admitted) if request_bytes <= INLINE_REQUEST_BYTES => self.answer(translate, &request),
             Ok(admitted) => {
                 let this = self.clone();
                 // The admission goes with the work, which may outlive a timed-out call.
                 let work = tokio::task::spawn_blocking(move || {
                     let _admitted = admitted;
-                    translate(&this, &request)
+                    this.answer(translate, &request)
                 });
                 match tokio::time::timeout(self.limits.request_timeout, work).await {
                     Ok(Ok(result)) => result,
@@ -232,6 +209,25 @@ impl Translator {
         }
     }
 }
+
+/// One of the translations, as `unary` and stream items run it.
+type Translate<Req, Resp> = fn(&Limits, &Req) -> Result<Resp, RequestError>;
+
+/// A translation's answer: the unknown data it reports, for the metrics.
+trait Reports {
+    fn unknown_data(&self) -> &[UnknownData];
+}
+
+macro_rules! reports {
+    ($($response:ty),*) => {$(
+        impl Reports for $response {
+            fn unknown_data(&self) -> &[UnknownData] {
+                &self.unknown_data
+            }
+        }
+    )*};
+}
+reports!(ToGraphResponse, FromGraphResponse, RuleToGraphResponse, RuleFromGraphResponse, MigrateRuleResponse);
 
 /// The admission the layer in front of the service gave this request.
 fn admitted<T>(request: &Request<T>) -> Result<Arc<Admitted>, RequestError> {
@@ -349,32 +345,32 @@ type ResponseStream = Pin<Box<dyn Stream<Item = Result<TranslateStreamResponse, 
 #[tonic::async_trait]
 impl translator_server::Translator for Translator {
     async fn to_graph(&self, request: Request<ToGraphRequest>) -> Result<Response<ToGraphResponse>, Status> {
-        self.unary("ToGraph", request, Translator::write_graph).await
+        self.unary("ToGraph", request, to_graph).await
     }
 
     async fn from_graph(&self, request: Request<FromGraphRequest>) -> Result<Response<FromGraphResponse>, Status> {
-        self.unary("FromGraph", request, Translator::read_graph).await
+        self.unary("FromGraph", request, from_graph).await
     }
 
     async fn rule_to_graph(
         &self,
         request: Request<RuleToGraphRequest>,
     ) -> Result<Response<RuleToGraphResponse>, Status> {
-        self.unary("RuleToGraph", request, Translator::write_rule).await
+        self.unary("RuleToGraph", request, rule_to_graph).await
     }
 
     async fn rule_from_graph(
         &self,
         request: Request<RuleFromGraphRequest>,
     ) -> Result<Response<RuleFromGraphResponse>, Status> {
-        self.unary("RuleFromGraph", request, Translator::read_rules).await
+        self.unary("RuleFromGraph", request, rule_from_graph).await
     }
 
     async fn migrate_rule(
         &self,
         request: Request<MigrateRuleRequest>,
     ) -> Result<Response<MigrateRuleResponse>, Status> {
-        self.unary("MigrateRule", request, Translator::migrate).await
+        self.unary("MigrateRule", request, migrate_rule).await
     }
 
     type TranslateStreamStream = ResponseStream;

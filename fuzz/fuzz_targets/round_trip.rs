@@ -6,6 +6,8 @@
 //! allowed: an action without a required property (FromGraph is lenient, ToGraph is strict).
 #![no_main]
 
+mod common;
+
 use std::borrow::Cow;
 
 use graphbridge::{
@@ -40,8 +42,8 @@ fuzz_target!(|data: &[u8]| {
             if pretty {
                 // Pretty output re-indents raw values: equal up to whitespace.
                 assert_eq!(
-                    minified(&first.actions),
-                    minified(&second.actions),
+                    minified_values(&first.actions),
+                    minified_values(&second.actions),
                     "pretty: {json:?} -> {:?}",
                     written.json
                 );
@@ -54,24 +56,10 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// The actions with the whitespace between the tokens of additional_data values removed.
-fn minified(actions: &[ResponseAction]) -> Vec<ResponseAction> {
-    let minify = |raw: &String| {
-        let (mut out, mut in_string, mut escaped) = (String::with_capacity(raw.len()), false, false);
-        for c in raw.chars() {
-            match (in_string, escaped, c) {
-                (true, true, _) => escaped = false,
-                (true, false, '\\') => escaped = true,
-                (_, _, '"') => in_string = !in_string,
-                (false, _, ' ' | '\n' | '\r' | '\t') => continue,
-                _ => {}
-            }
-            out.push(c);
-        }
-        out
-    };
+fn minified_values(actions: &[ResponseAction]) -> Vec<ResponseAction> {
     let mut actions = actions.to_vec();
     for action in &mut actions {
-        action.additional_data.values_mut().for_each(|v| *v = minify(v));
+        action.additional_data.values_mut().for_each(|v| *v = common::minified(v));
     }
     actions
 }

@@ -12,8 +12,11 @@
 //! - an OData collection: each rule, written alone without a mask, reads back as the same rule.
 #![no_main]
 
+mod common;
+
 use std::borrow::Cow;
 
+use common::minified;
 use graphbridge::{
     codec::{
         self, Error, Policy, RulesFromGraph,
@@ -143,22 +146,6 @@ fn sorted(paths: &[String]) -> Vec<&str> {
     let mut paths: Vec<&str> = paths.iter().map(String::as_str).collect();
     paths.sort_unstable();
     paths
-}
-
-/// JSON text without the whitespace between its tokens.
-fn minified(json: &str) -> String {
-    let (mut out, mut in_string, mut escaped) = (String::with_capacity(json.len()), false, false);
-    for c in json.chars() {
-        match (in_string, escaped, c) {
-            (true, true, _) => escaped = false,
-            (true, false, '\\') => escaped = true,
-            (_, _, '"') => in_string = !in_string,
-            (false, _, ' ' | '\n' | '\r' | '\t') => continue,
-            _ => {}
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Compares the input and output documents member by member: nothing added, and when `whole`
