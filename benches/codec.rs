@@ -13,6 +13,10 @@
 
 mod common;
 
+// The binary's allocator, so the benches time what the service does (the baselines run on it too).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 
 use common::{Payload, payloads, reflect_message};

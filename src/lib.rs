@@ -6,7 +6,7 @@
 //! - [`service`]: the `graphbridge.v1.Translator` gRPC service; [`admission`]: its limits on work
 //!   at once, applied before a request's body is read.
 //! - [`server`]: ports, health, reflection and shutdown; [`incoming`]: the guard on accepted
-//!   connections; [`config`]: flags and environment; [`malloc`]: glibc's allocator, tuned.
+//!   connections; [`config`]: flags and environment; [`malloc`]: the binary's allocator, tuned.
 
 pub mod admin;
 pub mod admission;

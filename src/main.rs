@@ -2,6 +2,10 @@ use std::process::ExitCode;
 
 use graphbridge::{config, convert, logging, server};
 
+// Why mimalloc, and why without transparent huge pages: Cargo.toml and BENCHMARKS.md §4.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let command = match config::parse(std::env::args_os(), |name| std::env::var(name).ok()) {
         Ok(command) => command,

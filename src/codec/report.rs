@@ -6,9 +6,9 @@ use crate::pb::{UnknownData, UnknownDataKind, UnknownDataPolicy};
 const MAX_RESERVED_ENTRIES: usize = 4096;
 
 /// Reserves room in `entries`, which holds the report of the first action, for `more` actions
-/// reporting as much. The report is then allocated about once instead of regrown by doubling:
-/// each regrowth copies a block large enough to make glibc's malloc consolidate its free lists,
-/// which cost a fifth of the time on input full of unknown data (BENCHMARKS.md).
+/// reporting as much. The report is then allocated about once instead of regrown by doubling,
+/// each regrowth copying all it holds (5-6 % of the time on input full of unknown data,
+/// BENCHMARKS.md §5).
 pub fn reserve_like_first(entries: &mut Vec<UnknownData>, more: usize) {
     entries.reserve(entries.len().saturating_mul(more).min(MAX_RESERVED_ENTRIES));
 }
