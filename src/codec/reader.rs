@@ -126,19 +126,13 @@ fn syntax_error(json: &str, error: SyntaxError) -> Error {
     Error::Syntax { field: format!("json{}", error.pointer), line, column, message: error.message }
 }
 
-/// The members of a JSON object (already validated by the scanner), or `None` if it is not one.
-fn members<'a>(raw: &Raw<'a>) -> Option<Vec<Member<'a>>> {
-    if raw.json_type() != JsonType::Object {
-        return None;
-    }
-    let mut members = Vec::new();
-    Scanner::new(raw.text, usize::MAX)
-        .object(0, |s, key| {
-            members.push(Member { key: key.clone(), value: s.value(1)? });
-            Ok(())
-        })
-        .expect("validated when scanned");
-    Some(members)
+/// Scans the object at the scanner (at nesting `depth`) into `members`, in one pass.
+fn scan_members<'a>(s: &mut Scanner<'a>, depth: usize, members: &mut Vec<Member<'a>>) -> Result<(), SyntaxError> {
+    members.clear();
+    s.object(depth, |s, key| {
+        members.push(Member { key: key.clone(), value: s.value(depth + 1)? });
+        Ok(())
+    })
 }
 
 /// The top-level members that would make an OData collection, and how many members there were.
@@ -224,11 +218,7 @@ impl Reader {
             self.not_an_object(found);
             return Ok(());
         }
-        members.clear();
-        scanner.object(depth, |s, key| {
-            members.push(Member { key: key.clone(), value: s.value(depth + 1)? });
-            Ok(())
-        })?;
+        scan_members(scanner, depth, members)?;
         self.push(members, list);
         Ok(())
     }
@@ -433,8 +423,9 @@ impl Reader {
     ) -> Result<bool, SyntaxError> {
         if object.hierarchy().is_some() {
             // Its type comes from "@odata.type", wherever that is: the members are read first.
-            let raw = s.value(depth)?;
-            return Ok(self.polymorphic(&members(&raw).unwrap_or_default(), object));
+            let mut members = Vec::new();
+            scan_members(s, depth, &mut members)?;
+            return Ok(self.polymorphic(&members, object));
         }
         let Shape::Known(info) = object.shape() else { unreachable!("a plain object has one type") };
         s.object(depth, |s, key| {
@@ -603,6 +594,76 @@ impl Report for Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `json` with every object's "@odata.type" member moved to its end.
+    fn type_last(json: &str) -> String {
+        fn copy(s: &mut Scanner<'_>, out: &mut String) {
+            match s.peek() {
+                Some(b'{') => {
+                    let mut members = Vec::new();
+                    s.object(0, |s, key| {
+                        let mut value = String::new();
+                        copy(s, &mut value);
+                        members.push((key.to_string(), value));
+                        Ok(())
+                    })
+                    .unwrap();
+                    members.sort_by_key(|(key, _)| key == ODATA_TYPE);
+                    let members: Vec<String> = members
+                        .iter()
+                        .map(|(key, value)| {
+                            let mut member = String::new();
+                            crate::codec::json::write_string(&mut member, key);
+                            [member, ":".into(), value.clone()].concat()
+                        })
+                        .collect();
+                    *out += &["{", &members.join(","), "}"].concat();
+                }
+                Some(b'[') => {
+                    let mut items = Vec::new();
+                    s.array(0, |s, _| {
+                        let mut item = String::new();
+                        copy(s, &mut item);
+                        items.push(item);
+                        Ok(())
+                    })
+                    .unwrap();
+                    *out += &["[", &items.join(","), "]"].concat();
+                }
+                _ => *out += s.value(0).unwrap().text,
+            }
+        }
+        let mut out = String::new();
+        copy(&mut Scanner::new(json, usize::MAX), &mut out);
+        assert_ne!(out, json.replace([' ', '\n'], ""), "no object to reorder");
+        out
+    }
+
+    #[test]
+    fn where_odata_type_sits_in_an_object_does_not_matter() {
+        // Graph writes it first; Microsoft's docs and hand-written JSON do not always.
+        let actions = r###"[
+            {"@odata.type":"#microsoft.graph.security.blockFileResponseAction","identifier":"sha1,sha256,later",
+             "deviceGroupNames":["a"],"newProp":{"x":[1,{"y":null}]},"nullProp":null},
+            {"@odata.type":"microsoft.graph.security.isolateDeviceResponseAction","isolationType":"full","identifier":7},
+            {"@odata.type":"#microsoft.graph.security.someFutureResponseAction","identifier":"x"},
+            {"@odata.type":"##bad","identifier":"deviceId"},
+            {"@odata.type":"#microsoft.graph.security.disableUserResponseAction","identifier":"accountSid","n":1e400}
+        ]"###;
+        for policy in [Policy::Preserve, Policy::Drop, Policy::Reject] {
+            let (first, last) = (from_graph(actions, policy, 8), from_graph(&type_last(actions), policy, 8));
+            assert_eq!(format!("{first:?}"), format!("{last:?}"), "{policy:?}");
+        }
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rules");
+        for file in ["old-get.json", "new-get.json", "list.json"] {
+            let json = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+            for policy in [Policy::Preserve, Policy::Drop] {
+                let first = rules_from_graph(&json, policy, 32).unwrap();
+                let last = rules_from_graph(&type_last(&json), policy, 32).unwrap();
+                assert_eq!(first, last, "{file} {policy:?}");
+            }
+        }
+    }
 
     #[test]
     fn room_reserved_from_the_first_action_is_bounded() {
