@@ -4,7 +4,7 @@
 //! mimalloc keeps the pages a thread freed for a while (`purge_delay`, 1 s by default) before it
 //! gives them back to the kernel. Under overload, freed request and response buffers then pile up
 //! and the peak RSS of the defaults reached 72 MiB against a 64 MiB container limit; purging at
-//! once keeps it at 46-52 MiB, with no change in throughput measured under load.
+//! once keeps it at 46-53 MiB, with no change in throughput measured under load.
 
 /// mimalloc.h's `mi_option_purge_delay`: 15 in mimalloc 2 and 3 (its option numbers are ABI: the
 /// enum keeps deprecated options in place). libmimalloc-sys does not name it.
