@@ -5,12 +5,13 @@
 //!
 //! The ToGraph and FromGraph payloads are the 16 seed actions of `benches/codec.rs`.
 
+#[path = "../crates/codec/benches/common/mod.rs"]
 mod common;
 
 use std::{fs, path::PathBuf};
 
-use graphbridge::{
-    codec::{self, Policy},
+use graphbridge_codec::{
+    self as codec, Policy,
     pb::{FromGraphRequest, FromGraphResponse, ToGraphResponse},
 };
 use prost::Message;

@@ -1,25 +1,19 @@
 //! graphbridge: a gRPC sidecar translating protobuf <-> Microsoft Graph security OData JSON.
+//! The translation itself is the `graphbridge-codec` crate; this crate is the process around it,
+//! in three layers, each using only those below it:
 //!
-//! - [`schema`]: the Graph schema tables generated from `proto/` (the single source of truth).
-//! - [`codec`]: Graph JSON writer and reader, the unknown-data policy and report.
-//! - [`migrate`]: a detection rule in Graph's retired shape to the current one.
-//! - [`service`]: the `graphbridge.v1.Translator` gRPC service; [`admission`]: its limits on work
-//!   at once, applied before a request's body is read.
-//! - [`server`]: ports, health, reflection and shutdown; [`incoming`]: the guard on accepted
-//!   connections; [`config`]: flags and environment; [`malloc`]: the binary's allocator, tuned.
+//! - [`cli`]: flags and environment ([`cli::config`]), logging, `graphbridge convert`, and
+//!   [`cli::serve`], which builds the services and hands them to the server.
+//! - [`grpc`]: the gRPC edge: the `graphbridge.v1.Translator` service, the protobuf wire codec,
+//!   and the one place where every error type becomes a `tonic::Status`.
+//! - [`server`]: ports, TLS, admission (limits applied before a body is read), the connection
+//!   guard, the admin port, metrics, and signal-then-drain shutdown.
 
-pub mod admin;
-pub mod admission;
-pub mod codec;
-pub mod config;
-pub mod convert;
-pub mod incoming;
-pub mod logging;
-pub mod malloc;
-pub mod metrics;
-pub mod migrate;
-pub mod pb;
-pub mod schema;
+#![warn(unreachable_pub)]
+
+pub mod cli;
+pub mod grpc;
 pub mod server;
-pub mod service;
-pub mod wire;
+
+/// The protobuf messages (graphbridge-codec's) and the gRPC stubs, in one namespace.
+pub use grpc::pb;

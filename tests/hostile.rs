@@ -15,14 +15,12 @@ use std::{
 };
 
 use common::{ISOLATE, TestServer, channel, from, still_serves, violations};
-use graphbridge::{
-    pb::{
-        FromGraphRequest, ResponseAction, ToGraphRequest, TranslateStreamRequest, UnknownDataKind, UnknownDataPolicy,
-        response_action::Action, translate_stream_request::Request, translate_stream_response::Result as Outcome,
-        translator_client::TranslatorClient,
-    },
-    schema::{GraphType, Slot, TypeVisitor},
+use graphbridge::pb::{
+    FromGraphRequest, ResponseAction, ToGraphRequest, TranslateStreamRequest, UnknownDataKind, UnknownDataPolicy,
+    response_action::Action, translate_stream_request::Request, translate_stream_response::Result as Outcome,
+    translator_client::TranslatorClient,
 };
+use graphbridge_codec::schema::{GraphType, Slot, TypeVisitor};
 use prost::Message;
 use tonic::{Code, Status, transport::Channel};
 
@@ -630,7 +628,7 @@ async fn odata_type_of_every_wrong_shape() {
     ];
     for name in &unknown_names {
         let mut quoted = String::new();
-        graphbridge::codec::json::write_string(&mut quoted, name);
+        graphbridge_codec::json::write_string(&mut quoted, name);
         let json = format!(r#"[{{"@odata.type":{quoted},"identifier":"deviceId","isolationType":"full"}}]"#);
         let read = client.from_graph(from(json.as_str())).await.expect("an unknown type is kept").into_inner();
         let expected_name = name.strip_prefix('#').unwrap_or(name);

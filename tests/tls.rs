@@ -7,8 +7,8 @@ use std::{net::SocketAddr, path::Path, time::Duration};
 
 use common::TestServer;
 use graphbridge::{
+    cli::serve::Sidecar,
     pb::{ToGraphRequest, ToGraphResponse, translator_client::TranslatorClient},
-    server::Bound,
 };
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
 use tempfile::TempDir;
@@ -212,7 +212,7 @@ fn unreadable_tls_cert_fails_at_start_naming_the_path() {
     let missing = path_str(&pki.dir.path().join("no-such-cert.pem"));
     let key = pki.path("server.key");
     let config = common::config(&["--tls-cert", &missing, "--tls-key", &key]);
-    let error = Bound::new(config).err().expect("a missing certificate file fails at start").to_string();
+    let error = Sidecar::bind(&config).err().expect("a missing certificate file fails at start").to_string();
     assert!(error.contains(&missing), "the path is not named: {error}");
 }
 
@@ -223,7 +223,8 @@ fn tls_cert_that_is_not_pem_fails_at_start() {
     std::fs::write(&garbage, "not a certificate\n").expect("write");
     let key = pki.path("server.key");
     let config = common::config(&["--tls-cert", &garbage, "--tls-key", &key]);
-    let error = Bound::new(config).err().expect("an invalid certificate fails at start, not at the first connection");
+    let error =
+        Sidecar::bind(&config).err().expect("an invalid certificate fails at start, not at the first connection");
     let error = error.to_string();
     assert!(error.contains(&garbage), "the file is not named: {error}");
     assert!(error.contains("certificate"), "the cause is not given: {error}");
@@ -237,7 +238,7 @@ fn tls_client_ca_that_is_not_pem_fails_at_start() {
     let mut flags = pki.server_flags();
     flags.extend(["--tls-client-ca".into(), garbage]);
     let config = common::config(&flags.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(Bound::new(config).is_err(), "an invalid client CA must fail at start, not at the first connection");
+    assert!(Sidecar::bind(&config).is_err(), "an invalid client CA must fail at start, not at the first connection");
 }
 
 #[test]
@@ -247,5 +248,5 @@ fn tls_key_not_matching_the_cert_fails_at_start() {
     std::fs::write(&other_key, &pki.client.key).expect("write");
     let cert = pki.path("server.pem");
     let config = common::config(&["--tls-cert", &cert, "--tls-key", &other_key]);
-    assert!(Bound::new(config).is_err(), "a key that does not match the certificate must fail at start");
+    assert!(Sidecar::bind(&config).is_err(), "a key that does not match the certificate must fail at start");
 }

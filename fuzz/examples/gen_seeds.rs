@@ -16,8 +16,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use graphbridge::{
-    codec::{self, Policy},
+use graphbridge_codec::{
+    self as codec, Policy,
     pb::{
         AlertSeverity, AlertTemplate, DetectionAction, DetectionRule, DetectionRuleStatus, FromGraphRequest,
         ImpactedAsset, ImpactedDeviceAsset, QueryCondition, ResponseAction, RuleFromGraphRequest, RuleSchedule,
@@ -52,7 +52,7 @@ impl TypeVisitor for Describe {
     type Output = Type;
 
     fn visit<M: GraphType>(self, _: fn(M) -> Action) -> Type {
-        let members = |s: &'static graphbridge::schema::EnumSchema| {
+        let members = |s: &'static graphbridge_codec::schema::EnumSchema| {
             let writable = s.members.iter().filter(|m| !m.is_sentinel()).map(|m| m.graph_name).collect();
             let sentinel = s.members.iter().find(|m| m.is_sentinel()).map_or("unknownFutureValue", |m| m.graph_name);
             (writable, sentinel)
@@ -287,7 +287,7 @@ fn proto_seeds(json_seeds: &[(String, String)]) -> Vec<(String, Vec<u8>)> {
     // Requests ToGraph must refuse, and additional_data of every kind.
     let unknown = |t: &str| Action::Unknown(UnknownResponseAction { odata_type: t.to_owned() });
     let isolate = |identifier: Vec<i32>, isolation_type: i32| {
-        Action::IsolateDevice(graphbridge::pb::IsolateDeviceResponseAction { identifier, isolation_type })
+        Action::IsolateDevice(graphbridge_codec::pb::IsolateDeviceResponseAction { identifier, isolation_type })
     };
     let requests = [
         (
@@ -575,7 +575,7 @@ fn rule_proto_seeds(json_seeds: &[(String, String)]) -> Vec<(String, Vec<u8>)> {
             "value-member",
             with(&|r| {
                 r.detection_action.as_mut().unwrap().alert_template.as_mut().unwrap().custom_details =
-                    Some(graphbridge::pb::AlertCustomDetails {
+                    Some(graphbridge_codec::pb::AlertCustomDetails {
                         additional_data: [("value".to_owned(), "[]".to_owned())].into(),
                     });
             }),

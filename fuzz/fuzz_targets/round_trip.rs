@@ -10,11 +10,9 @@ mod common;
 
 use std::borrow::Cow;
 
-use graphbridge::{
-    codec::{
-        self, Error, FromGraph, Policy,
-        json::{JsonType, Raw, Scanner},
-    },
+use graphbridge_codec::{
+    self as codec, Error, FromGraph, Policy,
+    json::{JsonType, Raw, Scanner},
     pb::{ResponseAction, response_action::Action},
 };
 use libfuzzer_sys::fuzz_target;

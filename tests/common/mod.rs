@@ -7,9 +7,11 @@ pub mod child;
 use std::{net::SocketAddr, time::Duration};
 
 use graphbridge::{
-    config::{self, ServeConfig},
+    cli::{
+        config::{self, ServeConfig},
+        serve::Sidecar,
+    },
     pb::translator_client::TranslatorClient,
-    server::Bound,
 };
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::transport::Channel;
@@ -36,7 +38,7 @@ impl TestServer {
     }
 
     pub async fn with_flags(extra: &[&str]) -> Self {
-        let bound = Bound::new(config(extra)).expect("bind 127.0.0.1:0");
+        let bound = Sidecar::bind(&config(extra)).expect("bind 127.0.0.1:0");
         let (api, admin) = (bound.api_addr(), bound.admin_addr());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

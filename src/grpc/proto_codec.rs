@@ -1,4 +1,4 @@
-//! The protobuf codec of the Translator service: prost, except that a request that is not valid
+//! The protobuf wire codec of the gRPC services: prost, except that a request that is not valid
 //! protobuf (truncated, invalid UTF-8 in a string) is the caller's mistake, INVALID_ARGUMENT,
 //! where tonic-prost reports INTERNAL.
 
@@ -9,16 +9,16 @@ use tonic::{
 };
 use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
 
-/// build.rs names this type as the codec of the generated service and client.
-pub struct Codec<T, U>(ProstCodec<T, U>);
+/// build.rs names this type as the codec of the generated services and clients.
+pub struct ProtoCodec<T, U>(ProstCodec<T, U>);
 
-impl<T, U> Default for Codec<T, U> {
+impl<T, U> Default for ProtoCodec<T, U> {
     fn default() -> Self {
         Self(ProstCodec::default())
     }
 }
 
-impl<T, U> tonic::codec::Codec for Codec<T, U>
+impl<T, U> tonic::codec::Codec for ProtoCodec<T, U>
 where
     T: Message + Send + 'static,
     U: Message + Default + Send + 'static,

@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use graphbridge::{
-    codec::{self, Policy},
+use graphbridge_codec::{
+    self as codec, Policy,
     pb::{ResponseAction, UnknownResponseAction, response_action::Action},
     schema::{GraphType, Slot, TypeVisitor},
 };
@@ -39,7 +39,7 @@ impl TypeVisitor for Describe {
     type Output = TypeDesc;
 
     fn visit<M: GraphType>(self, _: fn(M) -> Action) -> TypeDesc {
-        let writable = |s: &'static graphbridge::schema::EnumSchema| -> Vec<&'static str> {
+        let writable = |s: &'static graphbridge_codec::schema::EnumSchema| -> Vec<&'static str> {
             s.members.iter().filter(|m| !m.is_sentinel()).map(|m| m.graph_name).collect()
         };
         let properties = M::PROPERTIES
@@ -252,7 +252,7 @@ proptest! {
         prop_assert_eq!(pointers(&kept), pointers(&dropped));
         prop_assert!(dropped.actions.iter().all(|a| !matches!(a.action, Some(Action::Unknown(_)))));
         let rejected = codec::from_graph(&input, Policy::Reject, DEPTH);
-        let unknown = kept.unknown_data.iter().filter(|u| u.kind() != graphbridge::pb::UnknownDataKind::RawValue).count();
+        let unknown = kept.unknown_data.iter().filter(|u| u.kind() != graphbridge_codec::pb::UnknownDataKind::RawValue).count();
         match rejected {
             Ok(_) => prop_assert_eq!(unknown, 0),
             Err(codec::Error::Invalid(violations)) => prop_assert_eq!(violations.len(), unknown),
@@ -268,7 +268,7 @@ proptest! {
 mod rules {
     use std::collections::{BTreeMap, BTreeSet};
 
-    use graphbridge::{
+    use graphbridge_codec::{
         pb::DetectionRule,
         schema::{EnumSchema, GraphObject, SENTINEL, Shape, Slot, TypeInfo, Value},
     };
@@ -486,7 +486,7 @@ mod rules {
         }
     }
 
-    fn writable(schema: &'static EnumSchema) -> Vec<&'static graphbridge::schema::Member> {
+    fn writable(schema: &'static EnumSchema) -> Vec<&'static graphbridge_codec::schema::Member> {
         schema.members.iter().filter(|m| !m.is_sentinel()).collect()
     }
 
@@ -510,7 +510,7 @@ mod rules {
     }
 
     /// A writable member set as Graph writes it: each once, in member (bit) order, at least one.
-    fn flag_members(e: &mut Entropy, schema: &'static EnumSchema) -> Vec<&'static graphbridge::schema::Member> {
+    fn flag_members(e: &mut Entropy, schema: &'static EnumSchema) -> Vec<&'static graphbridge_codec::schema::Member> {
         let writable = writable(schema);
         let mut chosen: Vec<_> = writable.iter().copied().filter(|_| e.percent(50)).collect();
         if chosen.is_empty() {

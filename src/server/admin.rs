@@ -9,7 +9,7 @@ use axum::{
     Router, extract::State, http::StatusCode, http::header::CONTENT_TYPE, response::IntoResponse, routing::get,
 };
 
-use crate::metrics::Metrics;
+use super::metrics::Metrics;
 
 /// Whether the server takes new work; false from the moment shutdown begins.
 #[derive(Debug, Clone)]

@@ -3,8 +3,8 @@
 
 #![allow(dead_code)] // each bench binary uses part of this module
 
-use graphbridge::{
-    codec::{self, Policy},
+use graphbridge_codec::{
+    self as codec, Policy,
     pb::{self, FromGraphRequest, FromGraphResponse, ResponseAction, ToGraphRequest, response_action::Action},
 };
 use prost::Message;
@@ -60,7 +60,7 @@ impl Payload {
 
 /// The descriptor of `name` from the service's own descriptor set, decoded once.
 pub fn reflect_message(name: &str) -> MessageDescriptor {
-    let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).expect("descriptor set");
+    let pool = DescriptorPool::decode(graphbridge_codec::FILE_DESCRIPTOR_SET).expect("descriptor set");
     pool.get_message_by_name(name).expect("message in the descriptor set")
 }
 

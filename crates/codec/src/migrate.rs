@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use prost_types::Duration;
 
 use crate::{
-    codec::{self, json::push_pointer_token},
+    json::push_pointer_token,
     pb::{DetectionRule, DetectionRuleStatus, MigrationNote, OrganizationalScope, ScopeType},
     schema::{Column, EnumSchema, GraphObject, GraphType, Member, Shape, Slot, TypeInfo, Value},
+    writer::{object_to_graph, value_to_graph},
 };
 
 /// A migrated rule.
@@ -85,7 +86,7 @@ impl Migration<'_> {
                 if !value.is_set() {
                     return object.additional_data().get(info.properties[index].graph_name).cloned();
                 }
-                return codec::value_to_graph(value, self.max_depth).ok();
+                return value_to_graph(value, self.max_depth).ok();
             }
             let Value::Object(Some(next)) = value else { return None };
             object = next;
@@ -238,7 +239,7 @@ impl Migration<'_> {
             match move_item(item, target) {
                 Ok(()) => migrated += 1,
                 Err(detail) => {
-                    let original = codec::object_to_graph(item, self.max_depth).unwrap_or_default();
+                    let original = object_to_graph(item, self.max_depth).unwrap_or_default();
                     let pointer = format!("{}/{index}", pointer_of(&from));
                     self.notes.push(MigrationNote { pointer, detail, original });
                 }

@@ -12,8 +12,8 @@ use std::{
 };
 
 use common::{Payload, payloads, reflect_message};
-use graphbridge::{
-    codec::{self, Policy},
+use graphbridge_codec::{
+    self as codec, Policy,
     pb::{FromGraphResponse, ToGraphRequest, ToGraphResponse},
 };
 use prost::Message;
@@ -70,7 +70,7 @@ fn row(direction: &str, payload: &Payload, what: &str, (allocations, bytes): (u6
     );
 }
 
-fn to_graph(actions: &[graphbridge::pb::ResponseAction]) -> codec::ToGraph {
+fn to_graph(actions: &[graphbridge_codec::pb::ResponseAction]) -> codec::ToGraph {
     codec::to_graph(actions, Policy::Preserve, false, common::DEPTH).expect("valid")
 }
 

@@ -21,8 +21,8 @@ use std::hint::black_box;
 
 use common::{Payload, payloads, reflect_message};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use graphbridge::{
-    codec::{self, Policy},
+use graphbridge_codec::{
+    self as codec, Policy,
     pb::{FromGraphResponse, RuleFromGraphResponse, RuleToGraphRequest, ToGraphRequest, ToGraphResponse},
 };
 use prost::Message;

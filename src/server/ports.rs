@@ -1,4 +1,5 @@
-//! Server wiring: the API and admin ports, health, reflection, TLS, and signal-then-drain shutdown.
+//! The API and admin ports: binding, TLS, health, reflection, and signal-then-drain shutdown
+//! around the services the caller hands in.
 
 use std::{fs, future::Future, io, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -13,14 +14,52 @@ use tonic_health::{
     server::{HealthReporter, HealthService},
 };
 
-use crate::{
+use super::{
     admin::{self, Readiness},
-    config::ServeConfig,
-    incoming::{ConnectionLimits, guarded},
+    connections::{ConnectionLimits, guarded},
     metrics::Metrics,
-    pb::{self, translator_server::TranslatorServer},
-    service::{Limits, Translator},
 };
+
+/// How the ports serve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortSettings {
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub tls: Option<TlsFiles>,
+    pub connections: ConnectionLimits,
+    pub max_concurrent_streams: u32,
+    pub http2_keepalive_interval: Duration,
+    pub http2_keepalive_timeout: Duration,
+    /// After the shutdown signal, how long to keep serving while reporting NOT_SERVING.
+    pub prestop_delay: Duration,
+    /// Then, how long in-flight calls may take.
+    pub drain_timeout: Duration,
+}
+
+/// PEM files of the API port's TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Client certificates must be signed by this CA (mutual TLS).
+    pub client_ca: Option<PathBuf>,
+}
+
+/// What the server shares with the services it runs.
+pub struct Shared {
+    pub metrics: Arc<Metrics>,
+    /// Becomes true when the server stops taking work: open streams stop reading.
+    pub stopping: watch::Receiver<bool>,
+}
+
+/// The services of the API port, beside health and reflection.
+pub struct Api {
+    pub routes: Routes,
+    /// Their names, reported by health as SERVING until shutdown.
+    pub names: Vec<&'static str>,
+    /// Encoded descriptor sets that reflection serves.
+    pub descriptors: Vec<&'static [u8]>,
+}
 
 /// TCP keepalive on accepted sockets, so dead peers are noticed even without HTTP/2 traffic.
 const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
@@ -37,6 +76,8 @@ pub enum ServerError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("cannot install signal handlers: {0}")]
     Signal(io::Error),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(io::Error),
     #[error("{port} port failed: {source}")]
     Serve { port: &'static str, source: tonic::transport::Error },
 }
@@ -54,7 +95,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// Both ports bound (so a taken port or a bad certificate fails at start), not yet serving.
 pub struct Bound {
-    config: ServeConfig,
+    settings: PortSettings,
     tls: Option<ServerTlsConfig>,
     api: TcpIncoming,
     admin: TcpIncoming,
@@ -69,33 +110,35 @@ fn bind(addr: SocketAddr, port: &'static str) -> Result<(TcpIncoming, SocketAddr
     Ok((incoming, local))
 }
 
-fn tls_config(config: &ServeConfig) -> Result<Option<ServerTlsConfig>, ServerError> {
-    let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else { return Ok(None) };
+fn tls_config(files: &Option<TlsFiles>) -> Result<Option<ServerTlsConfig>, ServerError> {
+    let Some(files) = files else { return Ok(None) };
     let read = |path: &PathBuf| fs::read(path).map_err(|source| ServerError::ReadTls { path: path.clone(), source });
-    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
-    if let Some(ca) = &config.tls_client_ca {
+    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(read(&files.cert)?, read(&files.key)?));
+    if let Some(ca) = &files.client_ca {
         tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
     }
     // Validates the PEM now rather than at the first connection.
-    Server::builder().tls_config(tls.clone()).map_err(|source| tls_error(config, source))?;
+    Server::builder().tls_config(tls.clone()).map_err(|source| tls_error(files, source))?;
     Ok(Some(tls))
 }
 
-fn tls_error(config: &ServeConfig, source: tonic::transport::Error) -> ServerError {
-    let files: Vec<String> =
-        [("--tls-cert", &config.tls_cert), ("--tls-key", &config.tls_key), ("--tls-client-ca", &config.tls_client_ca)]
-            .into_iter()
-            .filter_map(|(flag, path)| path.as_ref().map(|path| format!("{flag} {}", path.display())))
-            .collect();
-    ServerError::Tls { files: files.join(", "), source }
+fn tls_error(files: &TlsFiles, source: tonic::transport::Error) -> ServerError {
+    let named = [
+        ("--tls-cert", Some(&files.cert)),
+        ("--tls-key", Some(&files.key)),
+        ("--tls-client-ca", files.client_ca.as_ref()),
+    ];
+    let named: Vec<String> =
+        named.into_iter().filter_map(|(flag, path)| path.map(|path| format!("{flag} {}", path.display()))).collect();
+    ServerError::Tls { files: named.join(", "), source }
 }
 
 impl Bound {
-    pub fn new(config: ServeConfig) -> Result<Self, ServerError> {
-        let tls = tls_config(&config)?;
-        let (api, api_addr) = bind(config.listen, "API")?;
-        let (admin, admin_addr) = bind(config.admin_listen, "admin")?;
-        Ok(Self { config, tls, api, admin, api_addr, admin_addr })
+    pub fn new(settings: PortSettings) -> Result<Self, ServerError> {
+        let tls = tls_config(&settings.tls)?;
+        let (api, api_addr) = bind(settings.listen, "API")?;
+        let (admin, admin_addr) = bind(settings.admin_listen, "admin")?;
+        Ok(Self { settings, tls, api, admin, api_addr, admin_addr })
     }
 
     pub fn api_addr(&self) -> SocketAddr {
@@ -106,25 +149,24 @@ impl Bound {
         self.admin_addr
     }
 
-    /// Serves until `shutdown` completes. Then: health NOT_SERVING on both ports at once, the
-    /// pre-stop delay, no new connections, open streams told to stop, and in-flight calls
-    /// given at most the drain timeout.
-    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
-        let config = &self.config;
-        let limits = Limits {
-            max_message_bytes: config.max_message_bytes as usize,
-            max_json_depth: config.max_json_depth as usize,
-            max_concurrent_requests: config.max_concurrent_requests as usize,
-            max_in_flight_bytes: config.max_in_flight_bytes as usize,
-            request_timeout: config.request_timeout,
-        };
+    /// Serves the API that `api` builds until `shutdown` completes. Then: health NOT_SERVING on
+    /// both ports at once, the pre-stop delay, no new connections, open streams told to stop,
+    /// and in-flight calls given at most the drain timeout.
+    pub async fn serve(
+        self,
+        api: impl FnOnce(&Shared) -> Api,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ServerError> {
+        let settings = &self.settings;
         let metrics = Arc::new(Metrics::default());
         let readiness = Readiness::ready();
         let (stop_tx, stop_rx) = watch::channel(false);
-        let translator = Translator::new(limits, metrics.clone(), stop_rx.clone()).into_server();
+        let Api { routes, names, descriptors } = api(&Shared { metrics: metrics.clone(), stopping: stop_rx.clone() });
 
         let health = HealthReporter::new();
-        health.set_serving::<TranslatorServer<Translator>>().await;
+        for name in &names {
+            health.set_service_status(*name, ServingStatus::Serving).await;
+        }
         let health_service = || HealthServer::new(HealthService::from_health_reporter(health.clone()));
 
         let stopped = || {
@@ -134,21 +176,16 @@ impl Bound {
             }
         };
 
-        let mut api = Server::builder()
-            .http2_keepalive_interval(Some(config.http2_keepalive_interval))
-            .http2_keepalive_timeout(Some(config.http2_keepalive_timeout))
-            .max_concurrent_streams(config.max_concurrent_streams);
-        if let Some(tls) = self.tls.clone() {
-            api = api.tls_config(tls).map_err(|source| tls_error(config, source))?;
+        let mut server = Server::builder()
+            .http2_keepalive_interval(Some(settings.http2_keepalive_interval))
+            .http2_keepalive_timeout(Some(settings.http2_keepalive_timeout))
+            .max_concurrent_streams(settings.max_concurrent_streams);
+        if let (Some(tls), Some(files)) = (self.tls.clone(), &settings.tls) {
+            server = server.tls_config(tls).map_err(|source| tls_error(files, source))?;
         }
-        // tonic-types' descriptors let grpcurl decode google.rpc.BadRequest details.
-        let api_routes = Routes::new(translator).add_service(health_service());
-        let api_routes = with_reflection(api_routes, &[pb::FILE_DESCRIPTOR_SET, tonic_types::pb::FILE_DESCRIPTOR_SET])?;
-        let connections = ConnectionLimits {
-            max_connections: config.max_connections as usize,
-            first_bytes_timeout: config.first_bytes_timeout,
-        };
-        let api = api.add_routes(api_routes).serve_with_incoming_shutdown(guarded(self.api, connections), stopped());
+        let api_routes = with_reflection(routes.add_service(health_service()), &descriptors)?;
+        let connections = settings.connections;
+        let api = server.add_routes(api_routes).serve_with_incoming_shutdown(guarded(self.api, connections), stopped());
         let api = spawn_port("API", api);
 
         // One port, two protocols: gRPC health over h2c for kubelet probes, HTTP/1.1 for the rest.
@@ -163,16 +200,17 @@ impl Bound {
 
         shutdown.await;
         tracing::info!(
-            prestop_delay = ?config.prestop_delay,
-            drain_timeout = ?config.drain_timeout,
+            prestop_delay = ?settings.prestop_delay,
+            drain_timeout = ?settings.drain_timeout,
             "shutting down: NOT_SERVING now, then draining"
         );
         readiness.set_not_ready();
-        health.set_service_status("", ServingStatus::NotServing).await;
-        health.set_not_serving::<TranslatorServer<Translator>>().await;
-        tokio::time::sleep(config.prestop_delay).await;
+        for name in names.iter().chain([&""]) {
+            health.set_service_status(*name, ServingStatus::NotServing).await;
+        }
+        tokio::time::sleep(settings.prestop_delay).await;
         let _ = stop_tx.send(true);
-        drain(config.drain_timeout, api, admin).await
+        drain(settings.drain_timeout, api, admin).await
     }
 }
 
@@ -226,18 +264,4 @@ async fn drain(timeout: Duration, api: PortTask, admin: PortTask) -> Result<(), 
             Ok(())
         }
     }
-}
-
-/// Installs the SIGTERM and SIGINT handlers now (a signal before the first poll must not kill
-/// the process) and returns a future that completes on either.
-pub fn termination_signal() -> Result<impl Future<Output = ()>, ServerError> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).map_err(ServerError::Signal)?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(ServerError::Signal)?;
-    Ok(async move {
-        tokio::select! {
-            _ = terminate.recv() => tracing::info!("SIGTERM received"),
-            _ = interrupt.recv() => tracing::info!("SIGINT received"),
-        }
-    })
 }

@@ -1,4 +1,5 @@
-//! Admission before a Translator request's body is read (RELIABILITY.md, finding 6).
+//! Admission before a request's body is read (RELIABILITY.md, finding 6): a tower layer in
+//! front of a gRPC service, told which of its methods to admit.
 //!
 //! tonic reads and decodes a whole request before its handler runs, so a limit checked in the
 //! handler cannot bound memory: hundreds of large bodies would be held while waiting to be
@@ -27,19 +28,49 @@ use tonic::{
     codegen::{Bytes, Service, http},
     server::NamedService,
 };
+use tower_layer::Layer;
 
-use crate::{
-    metrics::Metrics,
-    service::{Limits, RequestError},
-};
+use super::metrics::Metrics;
 
 /// Permits of the in-flight byte budget are KiB: a u32 count covers any sane budget.
 const BUDGET_UNIT: usize = 1024;
 
-/// The Translator's limits on work at once, shared by every connection.
+/// Limits on the work admitted at once, across all connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdmissionLimits {
+    /// Largest message a request may declare, in bytes.
+    pub max_message_bytes: usize,
+    /// Requests (an open stream counts as one) served at once.
+    pub max_concurrent_requests: usize,
+    /// Request bytes received and not yet answered, across all calls.
+    pub max_in_flight_bytes: usize,
+}
+
+/// Why a request was refused; its body is not read further.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmissionError {
+    #[error("request is {size} bytes, over the limit of {limit} bytes (--max-message-bytes)")]
+    TooLarge { size: usize, limit: usize },
+    #[error(
+        "graphbridge is at its limit of {limit} concurrent requests (--max-concurrent-requests); retry with backoff"
+    )]
+    Overloaded { limit: usize },
+    #[error(
+        "graphbridge is translating its limit of {limit} request bytes at once (--max-in-flight-bytes); retry with backoff"
+    )]
+    OverBudget { limit: usize },
+}
+
+/// The status a refusal is answered with (the gRPC edge decides it).
+pub type Refusal = fn(AdmissionError) -> Status;
+
+/// The limits on work at once, shared by every connection.
 #[derive(Clone)]
 pub struct Admission {
-    limits: Limits,
+    limits: AdmissionLimits,
+    /// The methods admitted (by the last segment of their path); others pass straight through.
+    methods: &'static [&'static str],
+    refusal: Refusal,
     /// One per request (or open stream) being served.
     requests: Arc<Semaphore>,
     /// The in-flight byte budget, in BUDGET_UNITs.
@@ -48,9 +79,16 @@ pub struct Admission {
 }
 
 impl Admission {
-    pub fn new(limits: &Limits, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        limits: AdmissionLimits,
+        methods: &'static [&'static str],
+        refusal: Refusal,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
-            limits: *limits,
+            limits,
+            methods,
+            refusal,
             requests: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             bytes: Arc::new(Semaphore::new(limits.max_in_flight_bytes / BUDGET_UNIT)),
             metrics,
@@ -58,17 +96,27 @@ impl Admission {
     }
 
     /// A place among the requests served at once, or RESOURCE_EXHAUSTED at once.
-    fn admit(&self, method: &'static str) -> Result<Admitted, RequestError> {
+    fn admit(&self, method: &'static str) -> Result<Admitted, AdmissionError> {
         let request = self.requests.clone().try_acquire_owned().map_err(|_| {
             self.metrics.shed(method);
-            RequestError::Overloaded { limit: self.limits.max_concurrent_requests }
+            AdmissionError::Overloaded { limit: self.limits.max_concurrent_requests }
         })?;
         Ok(Admitted { _request: request, charge: Mutex::default(), admission: self.clone(), method })
     }
 
-    /// Wraps a Translator service so that every call is admitted before its body is read.
-    pub fn in_front_of<S>(self, inner: S) -> Admit<S> {
-        Admit { inner, admission: self }
+    /// The admitted method `path` names, if any.
+    fn method(&self, path: &str) -> Option<&'static str> {
+        let (_, name) = path.rsplit_once('/')?;
+        self.methods.iter().copied().find(|known| *known == name)
+    }
+}
+
+impl<S> Layer<S> for Admission {
+    type Service = Admit<S>;
+
+    /// Wraps `inner` so that every call of an admitted method is admitted before its body is read.
+    fn layer(&self, inner: S) -> Admit<S> {
+        Admit { inner, admission: self.clone() }
     }
 }
 
@@ -136,13 +184,10 @@ impl Admitted {
     /// Charges `data`, the next bytes of the body, to the budget. Refused: RESOURCE_EXHAUSTED,
     /// with how many bytes of `data` may still be passed on (those before a message that
     /// declares a size over --max-message-bytes; all of them when the budget is spent).
-    fn receive(&self, data: &[u8]) -> Result<(), (usize, RequestError)> {
+    fn receive(&self, data: &[u8]) -> Result<(), (usize, AdmissionError)> {
         let mut charge = self.charge.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let limit = self.admission.limits.max_message_bytes;
-        charge
-            .messages
-            .scan(data, limit)
-            .map_err(|(start, size)| (start, RequestError::TooLarge { field: "request", size, limit }))?;
+        charge.messages.scan(data, limit).map_err(|(start, size)| (start, AdmissionError::TooLarge { size, limit }))?;
         let received = charge.received + data.len();
         let held = charge.held.as_ref().map_or(0, OwnedSemaphorePermit::num_permits);
         let more = received.div_ceil(BUDGET_UNIT) - held;
@@ -150,7 +195,7 @@ impl Admitted {
             let units = u32::try_from(more).unwrap_or(u32::MAX);
             let permit = self.admission.bytes.clone().try_acquire_many_owned(units).map_err(|_| {
                 self.admission.metrics.shed(self.method);
-                (data.len(), RequestError::OverBudget { limit: self.admission.limits.max_in_flight_bytes })
+                (data.len(), AdmissionError::OverBudget { limit: self.admission.limits.max_in_flight_bytes })
             })?;
             match &mut charge.held {
                 Some(held) => held.merge(permit),
@@ -171,13 +216,7 @@ impl Admitted {
     }
 }
 
-/// The Translator methods admitted here; anything else goes straight through (to UNIMPLEMENTED).
-fn method(path: &str) -> Option<&'static str> {
-    let (_, name) = path.rsplit_once('/')?;
-    crate::service::METHODS.iter().copied().find(|known| *known == name)
-}
-
-/// The admission layer in front of the Translator service.
+/// A service behind the admission.
 #[derive(Clone)]
 pub struct Admit<S> {
     inner: S,
@@ -204,7 +243,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let Some(method) = method(request.uri().path()) else {
+        let Some(method) = self.admission.method(request.uri().path()) else {
             return Either::Left(Answering { inner: self.inner.call(request), admitted: None });
         };
         match self.admission.admit(method) {
@@ -219,7 +258,7 @@ where
             Err(refused) => {
                 // Counted like any answered call, with no request bytes: none were read.
                 let call = self.admission.metrics.start(method, 0);
-                let status = Status::from(refused);
+                let status = (self.admission.refusal)(refused);
                 call.finish(status.code(), 0);
                 Either::Right(ready(Ok(status.into_http())))
             }
@@ -291,9 +330,9 @@ impl HttpBody for Metered {
         let Some(data) = frame.data_ref() else { return Poll::Ready(Some(Ok(frame))) };
         match self.admitted.receive(data) {
             Ok(()) => Poll::Ready(Some(Ok(frame))),
-            Err((0, refused)) => Poll::Ready(Some(Err(refused.into()))),
+            Err((0, refused)) => Poll::Ready(Some(Err((self.admitted.admission.refusal)(refused)))),
             Err((passed_on, refused)) => {
-                self.refused = Some(refused.into());
+                self.refused = Some((self.admitted.admission.refusal)(refused));
                 Poll::Ready(Some(Ok(Frame::data(data.slice(..passed_on)))))
             }
         }
@@ -310,19 +349,12 @@ impl HttpBody for Metered {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn admission(max_in_flight_bytes: usize, max_concurrent_requests: usize) -> Admission {
-        let limits = Limits {
-            max_message_bytes: 4096,
-            max_json_depth: 8,
-            max_concurrent_requests,
-            max_in_flight_bytes,
-            request_timeout: Duration::from_secs(1),
-        };
-        Admission::new(&limits, Arc::new(Metrics::default()))
+        let limits = AdmissionLimits { max_message_bytes: 4096, max_concurrent_requests, max_in_flight_bytes };
+        let refusal: Refusal = |error| Status::resource_exhausted(error.to_string());
+        Admission::new(limits, &["ToGraph", "FromGraph"], refusal, Arc::new(Metrics::default()))
     }
 
     #[test]
@@ -330,7 +362,7 @@ mod tests {
         let admission = admission(1024 * 1024, 2);
         let _first = admission.admit("ToGraph").unwrap();
         let second = admission.admit("ToGraph").unwrap();
-        assert!(matches!(admission.admit("ToGraph"), Err(RequestError::Overloaded { limit: 2 })));
+        assert!(matches!(admission.admit("ToGraph"), Err(AdmissionError::Overloaded { limit: 2 })));
         drop(second);
         admission.admit("ToGraph").expect("freed when the request ended");
     }
@@ -346,9 +378,8 @@ mod tests {
         assert_eq!(admission.bytes.available_permits(), 4);
         let second = admission.admit("FromGraph").unwrap();
         let (passed_on, refused) = second.receive(&[0; 5 * 1024]).unwrap_err();
-        assert!(matches!(refused, RequestError::OverBudget { limit: 10240 }), "{refused:?}");
+        assert!(matches!(refused, AdmissionError::OverBudget { limit: 10240 }), "{refused:?}");
         assert_eq!(passed_on, 5 * 1024, "bytes already received are passed on");
-        assert_eq!(Status::from(refused).code(), tonic::Code::ResourceExhausted);
         second.receive(&[0; 4 * 1024]).unwrap();
         drop(first);
         second.receive(&[0; 6 * 1024]).expect("freed when the first request ended");
@@ -360,7 +391,7 @@ mod tests {
         let call = admission.admit("ToGraph").unwrap();
         call.receive(&[0, 0]).unwrap();
         let refused = call.receive(&[0, 0x10, 0x01, b'x']).unwrap_err();
-        assert!(matches!(refused, (0, RequestError::TooLarge { size: 4097, limit: 4096, .. })), "{refused:?}");
+        assert!(matches!(refused, (0, AdmissionError::TooLarge { size: 4097, limit: 4096, .. })), "{refused:?}");
         let fits = admission.admit("FromGraph").unwrap();
         fits.receive(&[0, 0, 0, 0x10, 0x00, b'x']).expect("4096 bytes is within the limit");
     }
@@ -373,7 +404,7 @@ mod tests {
         body.extend([0, 0, 0, 0x10, 0x01]);
         for frame in [1, 2, 5, 7, 4096, body.len()] {
             let admission = admission(1024 * 1024, 8);
-            let stream = admission.admit("TranslateStream").unwrap();
+            let stream = admission.admit("FromGraph").unwrap();
             let mut passed_on = 0;
             let refused = body.chunks(frame).find_map(|data| match stream.receive(data) {
                 Ok(()) => {
@@ -385,7 +416,7 @@ mod tests {
                     Some(refused)
                 }
             });
-            let too_large = matches!(refused, Some(RequestError::TooLarge { size: 4097, .. }));
+            let too_large = matches!(refused, Some(AdmissionError::TooLarge { size: 4097, .. }));
             assert!(too_large, "frames of {frame}: {refused:?}");
             // The two whole messages before it are passed on; of the refused one, at most the part
             // of its prefix that came in earlier frames.
@@ -397,7 +428,7 @@ mod tests {
     #[test]
     fn a_stream_releases_its_charge_per_item() {
         let admission = admission(4 * 1024, 8);
-        let stream = admission.admit("TranslateStream").unwrap();
+        let stream = admission.admit("FromGraph").unwrap();
         let mut item = vec![0, 0, 0, 0x0b, 0xfb]; // a message of 3067 bytes: 3 KiB framed
         item.resize(3 * 1024, 7);
         for _ in 0..10 {
@@ -408,9 +439,10 @@ mod tests {
     }
 
     #[test]
-    fn only_translator_methods_are_admitted() {
-        assert_eq!(method("/graphbridge.v1.Translator/FromGraph"), Some("FromGraph"));
-        assert_eq!(method("/graphbridge.v1.Translator/TranslateStream"), Some("TranslateStream"));
-        assert_eq!(method("/graphbridge.v1.Translator/Nope"), None);
+    fn only_the_named_methods_are_admitted() {
+        let admission = admission(1024, 1);
+        assert_eq!(admission.method("/graphbridge.v1.Translator/FromGraph"), Some("FromGraph"));
+        assert_eq!(admission.method("/graphbridge.v1.Translator/ToGraph"), Some("ToGraph"));
+        assert_eq!(admission.method("/graphbridge.v1.Translator/Nope"), None);
     }
 }

@@ -7,15 +7,16 @@ use std::io::{self, Read, Write};
 
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 
-use crate::{
-    codec,
-    config::{ConvertDirection, PolicyArg},
+use graphbridge_codec::{
+    FILE_DESCRIPTOR_SET, Violation,
     pb::{
-        self, FromGraphRequest, MigrateRuleRequest, RuleFromGraphRequest, RuleToGraphRequest, ToGraphRequest,
-        UnknownData, UnknownDataPolicy,
+        FromGraphRequest, MigrateRuleRequest, RuleFromGraphRequest, RuleToGraphRequest, ToGraphRequest, UnknownData,
+        UnknownDataPolicy,
     },
-    service::{self, Limits, RequestError},
+    translate::{self, Limits, TranslateError},
 };
+
+use super::config::{ConvertDirection, PolicyArg};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConvertError {
@@ -26,30 +27,24 @@ pub enum ConvertError {
     #[error("stdin is not proto-JSON of graphbridge.v1.{message}: {reason}")]
     ProtoJson { message: &'static str, reason: String },
     #[error(transparent)]
-    Request(#[from] RequestError),
+    Translate(#[from] TranslateError),
 }
 
 impl ConvertError {
     /// The located problems to print under the message.
-    pub fn violations(&self) -> Vec<codec::Violation> {
+    pub fn violations(&self) -> Vec<Violation> {
         match self {
-            ConvertError::Request(RequestError::Codec(error)) => error.violations(),
+            ConvertError::Translate(TranslateError::Codec(error)) => error.violations(),
             ConvertError::Stdin(_)
             | ConvertError::Stdout(_)
             | ConvertError::ProtoJson { .. }
-            | ConvertError::Request(_) => Vec::new(),
+            | ConvertError::Translate(_) => Vec::new(),
         }
     }
 }
 
-/// Offline there is no message size to protect; nesting is bounded as in the server.
-const OFFLINE: Limits = Limits {
-    max_message_bytes: usize::MAX,
-    max_json_depth: codec::DEFAULT_MAX_DEPTH,
-    max_concurrent_requests: 1,
-    max_in_flight_bytes: usize::MAX,
-    request_timeout: std::time::Duration::MAX,
-};
+/// Offline there is no memory to protect from other callers; nesting is bounded as in the server.
+const OFFLINE: Limits = Limits::UNBOUNDED;
 
 /// Translates `input` and writes the result to `output`; unknown-data notes go to `notes`.
 pub fn convert(
@@ -61,31 +56,31 @@ pub fn convert(
     match direction {
         ConvertDirection::ToGraph => {
             let request: ToGraphRequest = from_proto_json(input, "ToGraphRequest")?;
-            let response = service::to_graph(&OFFLINE, &request)?;
+            let response = translate::to_graph(&OFFLINE, &request)?;
             note_kept(notes, &response.unknown_data);
             writeln!(output, "{}", response.json).map_err(ConvertError::Stdout)
         }
         ConvertDirection::FromGraph { unknown_data_policy } => {
             let request =
                 FromGraphRequest { json: input.to_owned(), unknown_data_policy: policy(*unknown_data_policy) };
-            let response = service::from_graph(&OFFLINE, &request)?;
+            let response = translate::from_graph(&OFFLINE, &request)?;
             writeln!(output, "{}", to_proto_json(&response, "FromGraphResponse")).map_err(ConvertError::Stdout)
         }
         ConvertDirection::RuleToGraph => {
             let request: RuleToGraphRequest = from_proto_json(input, "RuleToGraphRequest")?;
-            let response = service::rule_to_graph(&OFFLINE, &request)?;
+            let response = translate::rule_to_graph(&OFFLINE, &request)?;
             note_kept(notes, &response.unknown_data);
             writeln!(output, "{}", response.json).map_err(ConvertError::Stdout)
         }
         ConvertDirection::RuleFromGraph { unknown_data_policy } => {
             let request =
                 RuleFromGraphRequest { json: input.to_owned(), unknown_data_policy: policy(*unknown_data_policy) };
-            let response = service::rule_from_graph(&OFFLINE, &request)?;
+            let response = translate::rule_from_graph(&OFFLINE, &request)?;
             writeln!(output, "{}", to_proto_json(&response, "RuleFromGraphResponse")).map_err(ConvertError::Stdout)
         }
         ConvertDirection::MigrateRule => {
             let request = MigrateRuleRequest { json: input.to_owned(), pretty: true, ..Default::default() };
-            let response = service::migrate_rule(&OFFLINE, &request)?;
+            let response = translate::migrate_rule(&OFFLINE, &request)?;
             for note in &response.not_migrated {
                 let _ =
                     writeln!(notes, "graphbridge: not migrated {}: {}: {}", note.pointer, note.detail, note.original);
@@ -118,7 +113,7 @@ pub fn read_stdin() -> Result<String, ConvertError> {
 }
 
 fn descriptor(message: &'static str) -> prost_reflect::MessageDescriptor {
-    let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).expect("build.rs wrote a valid descriptor set");
+    let pool = DescriptorPool::decode(FILE_DESCRIPTOR_SET).expect("build.rs wrote a valid descriptor set");
     pool.get_message_by_name(&format!("graphbridge.v1.{message}")).expect("declared in proto/")
 }
 

@@ -127,6 +127,26 @@ pub struct PropertyInfo {
     /// The type of a property holding one complex value of one type (an update mask can reach
     /// into it).
     pub object: Option<&'static TypeInfo>,
+    /// What the property holds.
+    pub kind: PropertyKind,
+}
+
+/// What a property holds: the `Value` and `Slot` variant of its accessors.
+#[derive(Debug, Clone, Copy)]
+pub enum PropertyKind {
+    /// A flags enum, a `repeated` enum field written as one comma-joined string.
+    Flags(&'static EnumSchema),
+    /// A plain enum.
+    Enum(&'static EnumSchema),
+    Strings,
+    String,
+    Bool,
+    Timestamp,
+    Duration,
+    /// One complex value (of one type, or polymorphic).
+    Object,
+    /// A collection of complex values.
+    Objects,
 }
 
 /// One Graph property of the message type `M`, with its accessors.

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use graphbridge::{
-    codec::{self, Policy},
+use graphbridge_codec::{
+    self as codec, Policy,
     pb::{DetectionRule, ResponseAction, UnknownDataKind, response_action::Action},
     schema::{ENUMS, EnumSchema, GraphObject, GraphType, Shape, Slot, TypeInfo, TypeVisitor, Value},
 };
@@ -66,7 +66,7 @@ fn minimal_json<M: GraphType>() -> serde_json::Map<String, Json> {
     object
 }
 
-fn writable(schema: &EnumSchema) -> impl DoubleEndedIterator<Item = &graphbridge::schema::Member> {
+fn writable(schema: &EnumSchema) -> impl DoubleEndedIterator<Item = &graphbridge_codec::schema::Member> {
     schema.members.iter().filter(|m| !m.is_sentinel())
 }
 

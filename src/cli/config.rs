@@ -7,6 +7,12 @@
 use std::{ffi::OsString, net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use graphbridge_codec::translate::Limits;
+
+use crate::{
+    grpc::TranslatorSettings,
+    server::{PortSettings, TlsFiles, admission::AdmissionLimits, connections::ConnectionLimits},
+};
 
 const ENV_PREFIX: &str = "GRAPHBRIDGE_";
 
@@ -83,7 +89,7 @@ pub struct ServeConfig {
     #[arg(long, default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..=256 * 1024 * 1024))]
     pub max_message_bytes: u32,
     /// Deepest accepted nesting of JSON arrays and objects (Graph's actions need 3).
-    #[arg(long, default_value_t = crate::codec::DEFAULT_MAX_DEPTH as u32, value_parser = clap::value_parser!(u32).range(3..=1024))]
+    #[arg(long, default_value_t = graphbridge_codec::DEFAULT_MAX_DEPTH as u32, value_parser = clap::value_parser!(u32).range(3..=1024))]
     pub max_json_depth: u32,
     /// Translator requests (an open TranslateStream counts as one) served at once; beyond it,
     /// calls are refused at once with RESOURCE_EXHAUSTED. Health and reflection are not limited.
@@ -186,6 +192,46 @@ where
 }
 
 impl ServeConfig {
+    /// What the ports need.
+    pub fn port_settings(&self) -> PortSettings {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => {
+                Some(TlsFiles { cert: cert.clone(), key: key.clone(), client_ca: self.tls_client_ca.clone() })
+            }
+            _ => None,
+        };
+        PortSettings {
+            listen: self.listen,
+            admin_listen: self.admin_listen,
+            tls,
+            connections: ConnectionLimits {
+                max_connections: self.max_connections as usize,
+                first_bytes_timeout: self.first_bytes_timeout,
+            },
+            max_concurrent_streams: self.max_concurrent_streams,
+            http2_keepalive_interval: self.http2_keepalive_interval,
+            http2_keepalive_timeout: self.http2_keepalive_timeout,
+            prestop_delay: self.prestop_delay,
+            drain_timeout: self.drain_timeout,
+        }
+    }
+
+    /// What the Translator needs.
+    pub fn translator_settings(&self) -> TranslatorSettings {
+        TranslatorSettings {
+            translation: Limits {
+                max_message_bytes: self.max_message_bytes as usize,
+                max_json_depth: self.max_json_depth as usize,
+            },
+            admission: AdmissionLimits {
+                max_message_bytes: self.max_message_bytes as usize,
+                max_concurrent_requests: self.max_concurrent_requests as usize,
+                max_in_flight_bytes: self.max_in_flight_bytes as usize,
+            },
+            request_timeout: self.request_timeout,
+        }
+    }
+
     /// Rules between settings, which clap checks one at a time.
     fn validate(&self) -> Result<(), String> {
         if self.max_in_flight_bytes < self.max_message_bytes {

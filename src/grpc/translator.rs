@@ -1,0 +1,243 @@
+//! The `graphbridge.v1.Translator` gRPC service: the codec's translations behind the admission,
+//! with a timeout for large inputs, metrics, and in-band errors on the stream.
+
+use std::{pin::Pin, sync::Arc, time::Duration};
+
+use graphbridge_codec::translate::{self, Limits, Reported, TranslateError};
+use prost::Message;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::{Stream, wrappers::ReceiverStream};
+use tonic::{Code, Request, Response, Status, Streaming};
+use tower_layer::Layer;
+
+use super::status::{CallError, rpc_status};
+use crate::{
+    pb::{
+        FromGraphRequest, FromGraphResponse, MigrateRuleRequest, MigrateRuleResponse, RuleFromGraphRequest,
+        RuleFromGraphResponse, RuleToGraphRequest, RuleToGraphResponse, ToGraphRequest, ToGraphResponse,
+        TranslateStreamRequest, TranslateStreamResponse, translate_stream_request, translate_stream_response,
+        translator_server,
+    },
+    server::{
+        admission::{Admission, AdmissionLimits, Admit, Admitted, Refusal},
+        metrics::Metrics,
+    },
+};
+
+/// Requests up to this size are translated on the calling task: they take microseconds, and a
+/// hop to the blocking pool would cost more than the work. Larger ones run on the blocking pool,
+/// bounded by the request timeout.
+const INLINE_REQUEST_BYTES: usize = 64 * 1024;
+
+/// tonic's own message limits, as a multiple of --max-message-bytes: only a backstop, as the
+/// admission refuses oversize requests from their length prefix and responses are checked before
+/// they are sent (a stream item's answer adds its id to a response of up to the limit).
+const TRANSPORT_LIMIT_FACTOR: usize = 2;
+
+/// The Translator's methods, as the admission and the metrics name them.
+pub const METHODS: &[&str] =
+    &["ToGraph", "FromGraph", "TranslateStream", "RuleToGraph", "RuleFromGraph", "MigrateRule"];
+
+/// How the Translator serves.
+#[derive(Debug, Clone, Copy)]
+pub struct TranslatorSettings {
+    pub translation: Limits,
+    pub admission: AdmissionLimits,
+    /// Longest a unary call may take.
+    pub request_timeout: Duration,
+}
+
+/// The Translator service. Cheap to clone: clones share limits and metrics.
+#[derive(Clone)]
+pub struct Translator {
+    settings: TranslatorSettings,
+    metrics: Arc<Metrics>,
+    /// Becomes true when the server shuts down: open streams stop reading.
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Translator {
+    pub fn new(settings: TranslatorSettings, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) -> Self {
+        Self { settings, metrics, shutdown }
+    }
+
+    /// The gRPC service, behind the admission that runs before a request's body is read.
+    pub fn into_server(self) -> Admit<translator_server::TranslatorServer<Self>> {
+        let max_decoded = self.settings.translation.max_message_bytes * TRANSPORT_LIMIT_FACTOR;
+        let refusal: Refusal = Status::from;
+        let admission = Admission::new(self.settings.admission, METHODS, refusal, self.metrics.clone());
+        admission.layer(
+            translator_server::TranslatorServer::new(self)
+                .max_decoding_message_size(max_decoded)
+                .max_encoding_message_size(max_decoded),
+        )
+    }
+
+    /// Runs one translation and counts the unknown data its answer reports.
+    fn answer<Req, Resp: Reported>(&self, translate: Translate<Req, Resp>, request: &Req) -> Result<Resp, CallError> {
+        let response = translate(&self.settings.translation, request)?;
+        self.metrics.unknown_data(response.unknown_data());
+        Ok(response)
+    }
+
+    /// Answers one stream item; a failure becomes the item's in-band error.
+    fn stream_item(&self, item: TranslateStreamRequest) -> TranslateStreamResponse {
+        use translate_stream_request::Request as In;
+        use translate_stream_response::Result as Out;
+        let item_bytes = item.encoded_len();
+        let call = self.metrics.start("TranslateStream", item_bytes);
+        let result = match &item.request {
+            Some(In::ToGraph(request)) => self.answer(translate::to_graph, request).map(Out::ToGraph),
+            Some(In::FromGraph(request)) => self.answer(translate::from_graph, request).map(Out::FromGraph),
+            None => Err(CallError::MissingRequest),
+        };
+        let result = result.unwrap_or_else(|error| Out::Error(rpc_status(&Status::from(error))));
+        let response = TranslateStreamResponse { id: item.id, result: Some(result) };
+        let code = match &response.result {
+            Some(Out::Error(status)) => Code::from(status.code),
+            _ => Code::Ok,
+        };
+        call.finish(code, response.encoded_len());
+        response
+    }
+
+    /// Runs a unary call: size check, timeout for large inputs, metrics, status. `admitted`
+    /// is held until the answer is ready.
+    async fn unary<Req, Resp>(
+        &self,
+        method: &'static str,
+        request: Request<Req>,
+        translate: Translate<Req, Resp>,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Req: Message + Send + 'static,
+        Resp: Message + Reported + Send + 'static,
+    {
+        let admitted = admitted(&request);
+        let request = request.into_inner();
+        let request_bytes = request.encoded_len();
+        let call = self.metrics.start(method, request_bytes);
+        let admitted = admitted.and_then(|admitted| {
+            self.settings.translation.check_size("request", request_bytes)?;
+            Ok(admitted)
+        });
+        let result = match admitted {
+            Err(error) => Err(error),
+            Ok(_admitted) if request_bytes <= INLINE_REQUEST_BYTES => self.answer(translate, &request),
+            Ok(admitted) => {
+                let this = self.clone();
+                // The admission goes with the work, which may outlive a timed-out call.
+                let work = tokio::task::spawn_blocking(move || {
+                    let _admitted = admitted;
+                    this.answer(translate, &request)
+                });
+                let after = self.settings.request_timeout;
+                match tokio::time::timeout(after, work).await {
+                    Ok(Ok(result)) => result,
+                    Ok(Err(join_error)) => Err(CallError::Bug(join_error.to_string())),
+                    Err(_) => Err(CallError::Timeout { after }),
+                }
+            }
+        };
+        match result {
+            Ok(response) => {
+                call.finish(Code::Ok, response.encoded_len());
+                Ok(Response::new(response))
+            }
+            Err(error) => {
+                let status = Status::from(error);
+                call.finish(status.code(), 0);
+                Err(status)
+            }
+        }
+    }
+}
+
+/// One of the translations, as `unary` and stream items run it.
+type Translate<Req, Resp> = fn(&Limits, &Req) -> Result<Resp, TranslateError>;
+
+/// The admission the layer in front of the service gave this request.
+fn admitted<T>(request: &Request<T>) -> Result<Arc<Admitted>, CallError> {
+    request
+        .extensions()
+        .get::<Arc<Admitted>>()
+        .cloned()
+        .ok_or_else(|| CallError::Bug("a request reached the Translator without admission".into()))
+}
+
+type ResponseStream = Pin<Box<dyn Stream<Item = Result<TranslateStreamResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl translator_server::Translator for Translator {
+    async fn to_graph(&self, request: Request<ToGraphRequest>) -> Result<Response<ToGraphResponse>, Status> {
+        self.unary("ToGraph", request, translate::to_graph).await
+    }
+
+    async fn from_graph(&self, request: Request<FromGraphRequest>) -> Result<Response<FromGraphResponse>, Status> {
+        self.unary("FromGraph", request, translate::from_graph).await
+    }
+
+    async fn rule_to_graph(
+        &self,
+        request: Request<RuleToGraphRequest>,
+    ) -> Result<Response<RuleToGraphResponse>, Status> {
+        self.unary("RuleToGraph", request, translate::rule_to_graph).await
+    }
+
+    async fn rule_from_graph(
+        &self,
+        request: Request<RuleFromGraphRequest>,
+    ) -> Result<Response<RuleFromGraphResponse>, Status> {
+        self.unary("RuleFromGraph", request, translate::rule_from_graph).await
+    }
+
+    async fn migrate_rule(
+        &self,
+        request: Request<MigrateRuleRequest>,
+    ) -> Result<Response<MigrateRuleResponse>, Status> {
+        self.unary("MigrateRule", request, translate::migrate_rule).await
+    }
+
+    type TranslateStreamStream = ResponseStream;
+
+    async fn translate_stream(
+        &self,
+        request: Request<Streaming<TranslateStreamRequest>>,
+    ) -> Result<Response<ResponseStream>, Status> {
+        let admitted = admitted(&request)?;
+        let mut inbound = request.into_inner();
+        let (responses, outbound) = mpsc::channel(32);
+        let translator = self.clone();
+        let mut shutdown = self.shutdown.clone();
+        let open = self.metrics.stream_opened();
+        tokio::spawn(async move {
+            let _open = open;
+            loop {
+                let stopping = async { shutdown.wait_for(|stop| *stop).await.is_ok() };
+                let next = tokio::select! {
+                    biased;
+                    // At shutdown, stop reading: items not yet read were never accepted, and the
+                    // caller learns which by the ids answered before this status.
+                    _ = stopping => {
+                        Err(Status::unavailable("graphbridge is shutting down: items not answered were not read; retry them"))
+                    }
+                    next = inbound.message() => next,
+                };
+                let response = match next {
+                    Ok(Some(item)) => {
+                        let answer = translator.stream_item(item);
+                        admitted.release_bytes();
+                        Ok(answer)
+                    }
+                    Ok(None) => break,
+                    Err(status) => Err(status),
+                };
+                let failed = response.is_err();
+                if responses.send(response).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(outbound))))
+    }
+}
