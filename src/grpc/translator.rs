@@ -89,6 +89,11 @@ impl Translator {
         let result = match &item.request {
             Some(In::ToGraph(request)) => self.answer(translate::to_graph, request).map(Out::ToGraph),
             Some(In::FromGraph(request)) => self.answer(translate::from_graph, request).map(Out::FromGraph),
+            Some(In::RuleToGraph(request)) => self.answer(translate::rule_to_graph, request).map(Out::RuleToGraph),
+            Some(In::RuleFromGraph(request)) => {
+                self.answer(translate::rule_from_graph, request).map(Out::RuleFromGraph)
+            }
+            Some(In::MigrateRule(request)) => self.answer(translate::migrate_rule, request).map(Out::MigrateRule),
             None => Err(CallError::MissingRequest),
         };
         let result = result.unwrap_or_else(|error| Out::Error(rpc_status(&Status::from(error))));

@@ -3,7 +3,7 @@
 use std::{
     collections::HashSet,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use prometheus_client::{
@@ -142,7 +142,7 @@ pub struct Call<'m> {
 
 impl Call<'_> {
     /// Records the outcome; `response_bytes` is 0 for an error.
-    pub fn finish(self, code: Code, response_bytes: usize) -> Duration {
+    pub fn finish(self, code: Code, response_bytes: usize) {
         let elapsed = self.started.elapsed();
         let method = self.method;
         let m = self.metrics;
@@ -150,7 +150,6 @@ impl Call<'_> {
         m.duration.get_or_create(&MethodLabels { method }).observe(elapsed.as_secs_f64());
         m.response_bytes.get_or_create(&MethodLabels { method }).inc_by(response_bytes as u64);
         tracing::debug!(method, code = code_label(code), latency_us = elapsed.as_micros() as u64, "request");
-        elapsed
     }
 }
 

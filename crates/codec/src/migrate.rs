@@ -1,6 +1,6 @@
 //! MigrateRule: a detection rule in the retired Graph shape -> the same rule in the current one.
 //!
-//! The moves of single fields are Graph's own (graph-schema.md §5, §7: `isEnabled` -> `status`,
+//! The moves of single fields are Graph's own (docs/graph-model.md: `isEnabled` -> `status`,
 //! `period` -> `frequency`, `scopeNames` -> `deviceGroups`). Response actions and impacted assets
 //! move by the schema: each retired type names the collection replacing it (`graph_migrates_to`)
 //! and each identifier member its hunting column (`graph_column`), so this module has no table

@@ -1,4 +1,4 @@
-//! The unknown-data policy (SPEC §2.3), applied the same way by the reader and the writer.
+//! The unknown-data policy (PRESERVE, REJECT, DROP; docs/graph-model.md), applied the same way by the reader and the writer.
 
 use crate::pb::{UnknownData, UnknownDataKind, UnknownDataPolicy};
 
