@@ -193,7 +193,7 @@ where
 
 impl ServeConfig {
     /// What the ports need.
-    pub fn port_settings(&self) -> PortSettings {
+    pub(crate) fn port_settings(&self) -> PortSettings {
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => {
                 Some(TlsFiles { cert: cert.clone(), key: key.clone(), client_ca: self.tls_client_ca.clone() })
@@ -217,7 +217,7 @@ impl ServeConfig {
     }
 
     /// What the Translator needs.
-    pub fn translator_settings(&self) -> TranslatorSettings {
+    pub(crate) fn translator_settings(&self) -> TranslatorSettings {
         TranslatorSettings {
             translation: Limits {
                 max_message_bytes: self.max_message_bytes as usize,

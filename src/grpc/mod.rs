@@ -3,8 +3,8 @@
 
 pub mod pb;
 mod proto_codec;
-pub mod status;
-pub mod translator;
+pub(crate) mod status;
+pub(crate) mod translator;
 
-pub use proto_codec::ProtoCodec;
-pub use translator::{Translator, TranslatorSettings};
+pub(crate) use proto_codec::ProtoCodec;
+pub(crate) use translator::{Translator, TranslatorSettings};

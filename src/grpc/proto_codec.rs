@@ -10,7 +10,7 @@ use tonic::{
 use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
 
 /// build.rs names this type as the codec of the generated services and clients.
-pub struct ProtoCodec<T, U>(ProstCodec<T, U>);
+pub(crate) struct ProtoCodec<T, U>(ProstCodec<T, U>);
 
 impl<T, U> Default for ProtoCodec<T, U> {
     fn default() -> Self {
@@ -38,7 +38,7 @@ where
 }
 
 /// Decodes with prost; a failure is INVALID_ARGUMENT.
-pub struct CallerDecoder<U>(ProstDecoder<U>);
+pub(crate) struct CallerDecoder<U>(ProstDecoder<U>);
 
 impl<U: Message + Default> Decoder for CallerDecoder<U> {
     type Item = U;

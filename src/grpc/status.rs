@@ -35,7 +35,7 @@ impl From<CallError> for Status {
 }
 
 /// A failed translation (the codec's error type: the orphan rule rules out a `From`).
-pub fn translate_status(error: TranslateError) -> Status {
+pub(crate) fn translate_status(error: TranslateError) -> Status {
     let message = error.to_string();
     let status = match error {
         TranslateError::TooLarge { .. } => Status::resource_exhausted(message),

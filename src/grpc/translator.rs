@@ -35,12 +35,12 @@ const INLINE_REQUEST_BYTES: usize = 64 * 1024;
 const TRANSPORT_LIMIT_FACTOR: usize = 2;
 
 /// The Translator's methods, as the admission and the metrics name them.
-pub const METHODS: &[&str] =
+pub(crate) const METHODS: &[&str] =
     &["ToGraph", "FromGraph", "TranslateStream", "RuleToGraph", "RuleFromGraph", "MigrateRule"];
 
 /// How the Translator serves.
 #[derive(Debug, Clone, Copy)]
-pub struct TranslatorSettings {
+pub(crate) struct TranslatorSettings {
     pub translation: Limits,
     pub admission: AdmissionLimits,
     /// Longest a unary call may take.
@@ -49,7 +49,7 @@ pub struct TranslatorSettings {
 
 /// The Translator service. Cheap to clone: clones share limits and metrics.
 #[derive(Clone)]
-pub struct Translator {
+pub(crate) struct Translator {
     settings: TranslatorSettings,
     metrics: Arc<Metrics>,
     /// Becomes true when the server shuts down: open streams stop reading.
@@ -57,12 +57,12 @@ pub struct Translator {
 }
 
 impl Translator {
-    pub fn new(settings: TranslatorSettings, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) -> Self {
+    pub(crate) fn new(settings: TranslatorSettings, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) -> Self {
         Self { settings, metrics, shutdown }
     }
 
     /// The gRPC service, behind the admission that runs before a request's body is read.
-    pub fn into_server(self) -> Admit<translator_server::TranslatorServer<Self>> {
+    pub(crate) fn into_server(self) -> Admit<translator_server::TranslatorServer<Self>> {
         let max_decoded = self.settings.translation.max_message_bytes * TRANSPORT_LIMIT_FACTOR;
         let refusal: Refusal = Status::from;
         let admission = Admission::new(self.settings.admission, METHODS, refusal, self.metrics.clone());

@@ -13,14 +13,14 @@ use super::metrics::Metrics;
 
 /// Whether the server takes new work; false from the moment shutdown begins.
 #[derive(Debug, Clone)]
-pub struct Readiness(Arc<AtomicBool>);
+pub(crate) struct Readiness(Arc<AtomicBool>);
 
 impl Readiness {
-    pub fn ready() -> Self {
+    pub(crate) fn ready() -> Self {
         Self(Arc::new(AtomicBool::new(true)))
     }
 
-    pub fn set_not_ready(&self) {
+    pub(crate) fn set_not_ready(&self) {
         self.0.store(false, Ordering::SeqCst);
     }
 
@@ -35,7 +35,7 @@ struct AdminState {
     readiness: Readiness,
 }
 
-pub fn router(metrics: Arc<Metrics>, readiness: Readiness) -> Router {
+pub(crate) fn router(metrics: Arc<Metrics>, readiness: Readiness) -> Router {
     Router::new()
         .route("/metrics", get(render_metrics))
         .route("/livez", get(|| async { "ok\n" }))

@@ -37,7 +37,7 @@ const BUDGET_UNIT: usize = 1024;
 
 /// Limits on the work admitted at once, across all connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AdmissionLimits {
+pub(crate) struct AdmissionLimits {
     /// Largest message a request may declare, in bytes.
     pub max_message_bytes: usize,
     /// Requests (an open stream counts as one) served at once.
@@ -62,11 +62,11 @@ pub enum AdmissionError {
 }
 
 /// The status a refusal is answered with (the gRPC edge decides it).
-pub type Refusal = fn(AdmissionError) -> Status;
+pub(crate) type Refusal = fn(AdmissionError) -> Status;
 
 /// The limits on work at once, shared by every connection.
 #[derive(Clone)]
-pub struct Admission {
+pub(crate) struct Admission {
     limits: AdmissionLimits,
     /// The methods admitted (by the last segment of their path); others pass straight through.
     methods: &'static [&'static str],
@@ -79,7 +79,7 @@ pub struct Admission {
 }
 
 impl Admission {
-    pub fn new(
+    pub(crate) fn new(
         limits: AdmissionLimits,
         methods: &'static [&'static str],
         refusal: Refusal,
@@ -121,7 +121,7 @@ impl<S> Layer<S> for Admission {
 }
 
 /// One admitted request (or stream), handed to the handler in the request's extensions.
-pub struct Admitted {
+pub(crate) struct Admitted {
     _request: OwnedSemaphorePermit,
     charge: Mutex<Charge>,
     admission: Admission,
@@ -209,7 +209,7 @@ impl Admitted {
     /// Gives back the budget held for what was received so far: a stream calls this once an
     /// item is answered. Bytes of the next item already received (at most one HTTP/2 frame) are
     /// released with it, so a stream's charge lags by at most that much.
-    pub fn release_bytes(&self) {
+    pub(crate) fn release_bytes(&self) {
         let mut charge = self.charge.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         charge.received = 0;
         charge.held = None;
@@ -218,7 +218,7 @@ impl Admitted {
 
 /// A service behind the admission.
 #[derive(Clone)]
-pub struct Admit<S> {
+pub(crate) struct Admit<S> {
     inner: S,
     admission: Admission,
 }
@@ -268,7 +268,7 @@ where
 
 /// A call being answered: its admission goes on with the response until the response is sent
 /// (or dropped), so that responses waiting for a slow reader stay within the limits too.
-pub struct Answering<F> {
+pub(crate) struct Answering<F> {
     inner: F,
     admitted: Option<Arc<Admitted>>,
 }

@@ -24,7 +24,7 @@ use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
 
 /// How a port treats its connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnectionLimits {
+pub(crate) struct ConnectionLimits {
     pub max_connections: usize,
     pub first_bytes_timeout: Duration,
 }
@@ -35,7 +35,10 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// The connections of `incoming`, guarded, for `serve_with_incoming_shutdown`. The listener
 /// closes when the returned stream is dropped.
-pub fn guarded(incoming: TcpIncoming, limits: ConnectionLimits) -> impl Stream<Item = Result<Guarded, io::Error>> {
+pub(crate) fn guarded(
+    incoming: TcpIncoming,
+    limits: ConnectionLimits,
+) -> impl Stream<Item = Result<Guarded, io::Error>> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     futures_util::stream::unfold((incoming, slots), move |(mut incoming, slots)| async move {
         let (tcp, slot) = accept(&mut incoming, &slots).await?;
@@ -66,7 +69,7 @@ fn is_peer_error(error: &io::Error) -> bool {
 /// A served connection; its slot frees when the connection closes. It is served at once (the
 /// server's HTTP/2 SETTINGS go out before the client's first request), and reading from it fails
 /// if its first bytes do not arrive by the deadline.
-pub struct Guarded {
+pub(crate) struct Guarded {
     tcp: TcpStream,
     _slot: OwnedSemaphorePermit,
     deadline: Option<Pin<Box<Sleep>>>,

@@ -41,7 +41,7 @@ struct UnknownLabels {
     graph_type: String,
 }
 
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     duration: Family<MethodLabels, Histogram>,
@@ -90,23 +90,23 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Starts timing one request of `method`; the guard counts it as in flight until dropped.
-    pub fn start(&self, method: &'static str, request_bytes: usize) -> Call<'_> {
+    pub(crate) fn start(&self, method: &'static str, request_bytes: usize) -> Call<'_> {
         self.in_flight.inc();
         self.request_bytes.get_or_create(&MethodLabels { method }).inc_by(request_bytes as u64);
         Call { metrics: self, method, started: Instant::now() }
     }
 
     /// Counts an open stream as in flight until the guard is dropped.
-    pub fn stream_opened(self: &Arc<Self>) -> OpenStream {
+    pub(crate) fn stream_opened(self: &Arc<Self>) -> OpenStream {
         self.in_flight.inc();
         OpenStream(self.clone())
     }
 
-    pub fn shed(&self, method: &'static str) {
+    pub(crate) fn shed(&self, method: &'static str) {
         self.shed.get_or_create(&MethodLabels { method }).inc();
     }
 
-    pub fn unknown_data(&self, entries: &[UnknownData]) {
+    pub(crate) fn unknown_data(&self, entries: &[UnknownData]) {
         for entry in entries {
             let graph_type = self.graph_type_label(&entry.graph_type);
             self.unknown_data.get_or_create(&UnknownLabels { kind: kind_label(entry.kind()), graph_type }).inc();
@@ -126,7 +126,7 @@ impl Metrics {
     }
 
     /// The OpenMetrics text exposition.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
@@ -134,7 +134,7 @@ impl Metrics {
 }
 
 /// One request being served.
-pub struct Call<'m> {
+pub(crate) struct Call<'m> {
     metrics: &'m Metrics,
     method: &'static str,
     started: Instant,
@@ -142,7 +142,7 @@ pub struct Call<'m> {
 
 impl Call<'_> {
     /// Records the outcome; `response_bytes` is 0 for an error.
-    pub fn finish(self, code: Code, response_bytes: usize) {
+    pub(crate) fn finish(self, code: Code, response_bytes: usize) {
         let elapsed = self.started.elapsed();
         let method = self.method;
         let m = self.metrics;
@@ -160,7 +160,7 @@ impl Drop for Call<'_> {
 }
 
 /// An open stream, in flight until dropped.
-pub struct OpenStream(Arc<Metrics>);
+pub(crate) struct OpenStream(Arc<Metrics>);
 
 impl Drop for OpenStream {
     fn drop(&mut self) {
@@ -180,7 +180,7 @@ fn kind_label(kind: UnknownDataKind) -> &'static str {
 }
 
 /// The canonical upper-case gRPC code name, as other gRPC metrics spell it.
-pub fn code_label(code: Code) -> &'static str {
+pub(crate) fn code_label(code: Code) -> &'static str {
     match code {
         Code::Ok => "OK",
         Code::Cancelled => "CANCELLED",

@@ -2,11 +2,12 @@
 //! health, reflection, drain), [`admission`] before a body is read, the guard on accepted
 //! [`connections`], the [`admin`] port and its [`metrics`], and the [`shutdown`] signal.
 
-pub mod admin;
-pub mod admission;
-pub mod connections;
-pub mod metrics;
-pub mod ports;
-pub mod shutdown;
+pub(crate) mod admin;
+pub(crate) mod admission;
+pub(crate) mod connections;
+pub(crate) mod metrics;
+pub(crate) mod ports;
+pub(crate) mod shutdown;
 
-pub use ports::{Api, Bound, PortSettings, ServerError, Shared, TlsFiles};
+pub use ports::ServerError;
+pub(crate) use ports::{Api, Bound, PortSettings, Shared, TlsFiles};

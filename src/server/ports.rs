@@ -22,7 +22,7 @@ use super::{
 
 /// How the ports serve.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PortSettings {
+pub(crate) struct PortSettings {
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
     pub tls: Option<TlsFiles>,
@@ -38,7 +38,7 @@ pub struct PortSettings {
 
 /// PEM files of the API port's TLS.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFiles {
+pub(crate) struct TlsFiles {
     pub cert: PathBuf,
     pub key: PathBuf,
     /// Client certificates must be signed by this CA (mutual TLS).
@@ -46,14 +46,14 @@ pub struct TlsFiles {
 }
 
 /// What the server shares with the services it runs.
-pub struct Shared {
+pub(crate) struct Shared {
     pub metrics: Arc<Metrics>,
     /// Becomes true when the server stops taking work: open streams stop reading.
     pub stopping: watch::Receiver<bool>,
 }
 
 /// The services of the API port, beside health and reflection.
-pub struct Api {
+pub(crate) struct Api {
     pub routes: Routes,
     /// Their names, reported by health as SERVING until shutdown.
     pub names: Vec<&'static str>,
@@ -94,7 +94,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// Both ports bound (so a taken port or a bad certificate fails at start), not yet serving.
-pub struct Bound {
+pub(crate) struct Bound {
     settings: PortSettings,
     tls: Option<ServerTlsConfig>,
     api: TcpIncoming,
@@ -134,25 +134,25 @@ fn tls_error(files: &TlsFiles, source: tonic::transport::Error) -> ServerError {
 }
 
 impl Bound {
-    pub fn new(settings: PortSettings) -> Result<Self, ServerError> {
+    pub(crate) fn new(settings: PortSettings) -> Result<Self, ServerError> {
         let tls = tls_config(&settings.tls)?;
         let (api, api_addr) = bind(settings.listen, "API")?;
         let (admin, admin_addr) = bind(settings.admin_listen, "admin")?;
         Ok(Self { settings, tls, api, admin, api_addr, admin_addr })
     }
 
-    pub fn api_addr(&self) -> SocketAddr {
+    pub(crate) fn api_addr(&self) -> SocketAddr {
         self.api_addr
     }
 
-    pub fn admin_addr(&self) -> SocketAddr {
+    pub(crate) fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
     }
 
     /// Serves the API that `api` builds until `shutdown` completes. Then: health NOT_SERVING on
     /// both ports at once, the pre-stop delay, no new connections, open streams told to stop,
     /// and in-flight calls given at most the drain timeout.
-    pub async fn serve(
+    pub(crate) async fn serve(
         self,
         api: impl FnOnce(&Shared) -> Api,
         shutdown: impl Future<Output = ()>,

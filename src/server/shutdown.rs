@@ -4,7 +4,7 @@ use super::ports::ServerError;
 
 /// Installs the SIGTERM and SIGINT handlers now (a signal before the first poll must not kill
 /// the process) and returns a future that completes on either.
-pub fn termination_signal() -> Result<impl Future<Output = ()>, ServerError> {
+pub(crate) fn termination_signal() -> Result<impl Future<Output = ()>, ServerError> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate()).map_err(ServerError::Signal)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(ServerError::Signal)?;
