@@ -14,6 +14,11 @@ pub enum Error {
     NoProperty { field: String },
 
     #[error(
+        "{field}: graph_required with {option}: a writer need not send such a property (graph.proto states the rule)"
+    )]
+    RequiredExempt { field: String, option: &'static str },
+
+    #[error(
         "{field}: {field_type} has no Graph mapping yet (crates/codec/src/schema.rs lists what a \
          property can hold; a bool needs `optional`)"
     )]

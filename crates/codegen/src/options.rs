@@ -19,6 +19,9 @@ pub(crate) struct Options {
     migrates_to: ExtensionDescriptor,
     property: ExtensionDescriptor,
     required: ExtensionDescriptor,
+    key: ExtensionDescriptor,
+    read_only: ExtensionDescriptor,
+    retired: ExtensionDescriptor,
     graph_enum: ExtensionDescriptor,
     member: ExtensionDescriptor,
     column: ExtensionDescriptor,
@@ -36,6 +39,9 @@ impl Options {
             migrates_to: ext("graph_migrates_to")?,
             property: ext("graph_property")?,
             required: ext("graph_required")?,
+            key: ext("graph_key")?,
+            read_only: ext("graph_read_only")?,
+            retired: ext("graph_retired")?,
             graph_enum: ext("graph_enum")?,
             member: ext("graph_member")?,
             column: ext("graph_column")?,
@@ -68,8 +74,18 @@ impl Options {
             .ok_or_else(|| Error::NoProperty { field: field.full_name().to_owned() })
     }
 
-    pub(crate) fn required(&self, field: &FieldDescriptor) -> bool {
-        flag(&field.options(), &self.required)
+    /// Whether ToGraph refuses to write the object without `field`. Never a field a writer need
+    /// not send: the key, a read-only one, or one of the retired shape only.
+    pub(crate) fn required(&self, field: &FieldDescriptor) -> Result<bool, Error> {
+        let options = field.options();
+        if !flag(&options, &self.required) {
+            return Ok(false);
+        }
+        let exempt = [("graph_key", &self.key), ("graph_read_only", &self.read_only), ("graph_retired", &self.retired)];
+        match exempt.into_iter().find(|(_, ext)| flag(&options, ext)) {
+            Some((option, _)) => Err(Error::RequiredExempt { field: field.full_name().to_owned(), option }),
+            None => Ok(true),
+        }
     }
 
     pub(crate) fn graph_enum(&self, descriptor: &EnumDescriptor) -> Result<String, Error> {

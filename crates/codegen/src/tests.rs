@@ -208,6 +208,24 @@ fn output_is_deterministic() {
 }
 
 #[test]
+fn a_required_property_is_one_a_writer_must_send() {
+    let required = r#"[(graph_property) = "name", (graph_required) = true]"#;
+    for option in ["graph_key", "graph_read_only", "graph_retired"] {
+        let exempt = format!(r#"[(graph_property) = "name", (graph_required) = true, ({option}) = true]"#);
+        let error = refused(&edit(&[(required, &exempt)]));
+        assert!(
+            matches!(&error, Error::RequiredExempt { field, option: named }
+                if field == "graphbridge.v1.Thing.name" && *named == option),
+            "{error}"
+        );
+        // Without graph_required, each is a plain, optional property.
+        let optional = format!(r#"[(graph_property) = "name", ({option}) = true]"#);
+        let code = flat(&generate(&edit(&[(required, &optional)])).unwrap());
+        assert!(code.contains(&flat(r#"graph_name: "name", proto_name: "name", required: false"#)), "{code}");
+    }
+}
+
+#[test]
 fn a_case_is_named_after_its_graph_type() {
     // Without the root's suffix: `circle` for circleShape in Shape; a name without it stays whole.
     let wrong_case = refused(&edit(&[("CircleShape circle = 2;", "CircleShape round = 2;")]));

@@ -29,7 +29,7 @@ pub(crate) fn emit(
     for (index, field) in message.fields().filter(|f| f.name() != ADDITIONAL_DATA).enumerate() {
         let property = options.property(&field)?;
         let proto_name = field.name();
-        let required = options.required(&field);
+        let required = options.required(&field)?;
         let Access { variant, kind, get, get_mut, object } = Access::of(&field, enums)?;
         // A polymorphic value has no one type for an update mask to reach into.
         let object = match object.filter(|m| hierarchy::polymorphic_oneof(options, m).is_none()) {
