@@ -84,7 +84,7 @@ fn rules(c: &mut Criterion) {
     let request_descriptor = reflect_message("graphbridge.v1.RuleToGraphRequest");
     let response_descriptor = reflect_message("graphbridge.v1.RuleFromGraphResponse");
     for name in ["old-get", "new-get"] {
-        let path = format!("{}/tests/fixtures/rules/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../../tests/fixtures/rules/{name}.json", env!("CARGO_MANIFEST_DIR"));
         let graph_json = serde_json::to_string(
             &serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&path).expect("fixture"))
                 .expect("valid JSON"),

@@ -77,15 +77,12 @@ pub struct Raw<'a> {
     pub text: &'a str,
     /// Byte offset of `text` in the whole input.
     pub offset: usize,
-    /// False when this is known to be a string without escapes, whose text between the quotes
-    /// is then the string itself (the scanner knows it; it saves scanning the string again).
-    may_have_escapes: bool,
 }
 
 impl<'a> Raw<'a> {
     /// `text`, already validated as one JSON value, at `offset` in the whole input.
     pub fn new(text: &'a str, offset: usize) -> Self {
-        Self { text, offset, may_have_escapes: true }
+        Self { text, offset }
     }
 
     pub fn json_type(&self) -> JsonType {
@@ -99,62 +96,31 @@ impl<'a> Raw<'a> {
         }
     }
 
-    /// The decoded string, if this is a string.
+    /// The decoded string, if this is a string. It reads the text again: for tools looking at a
+    /// document afterwards (the codec decodes each string as it scans it), hence `None` rather
+    /// than a panic for text that `Raw::new` was wrongly given.
     pub fn as_str(&self) -> Option<Cow<'a, str>> {
         match self.json_type() {
-            JsonType::String if !self.may_have_escapes => Some(Cow::Borrowed(&self.text[1..self.text.len() - 1])),
-            JsonType::String => Some(Scanner::new(self.text, usize::MAX).string().expect("validated when scanned")),
+            JsonType::String => Scanner::new(self.text, usize::MAX).string().ok(),
             _ => None,
         }
     }
 
-    /// The items of an array, if this is an array.
+    /// The items of an array, if this is an array; read again, like `as_str`.
     pub fn items(&self) -> Option<Vec<Raw<'a>>> {
-        self.iter_items().map(Iterator::collect)
-    }
-
-    /// The items of an array, if this is an array, without collecting them.
-    pub fn iter_items(&self) -> Option<Items<'a>> {
-        (self.json_type() == JsonType::Array).then(|| {
-            let mut scanner = Scanner::new(self.text, usize::MAX);
-            scanner.pos = 1; // after the '['
-            let done = scanner.peek() == Some(b']');
-            Items { scanner, base: self.offset, done }
-        })
-    }
-}
-
-/// The items of a validated array.
-pub struct Items<'a> {
-    /// Positioned at the next item.
-    scanner: Scanner<'a>,
-    /// Offset of the array in the whole input.
-    base: usize,
-    done: bool,
-}
-
-impl<'a> Iterator for Items<'a> {
-    type Item = Raw<'a>;
-
-    fn next(&mut self) -> Option<Raw<'a>> {
-        if self.done {
+        if self.json_type() != JsonType::Array {
             return None;
         }
-        let mut item = self.scanner.value(1).expect("validated when scanned");
-        item.offset += self.base;
-        match self.scanner.peek() {
-            Some(b',') => self.scanner.pos += 1,
-            _ => self.done = true,
-        }
-        Some(item)
+        let mut items = Vec::new();
+        let mut scanner = Scanner::new(self.text, usize::MAX);
+        let scanned = scanner.array(1, |s, _| {
+            let mut item = s.value(2)?;
+            item.offset += self.offset;
+            items.push(item);
+            Ok(())
+        });
+        scanned.ok().map(|()| items)
     }
-}
-
-/// One member of an object.
-#[derive(Debug, Clone)]
-pub struct Member<'a> {
-    pub key: Cow<'a, str>,
-    pub value: Raw<'a>,
 }
 
 /// A cursor over JSON text that validates as it goes.
@@ -248,6 +214,11 @@ impl<'a> Scanner<'a> {
         self.pos
     }
 
+    /// Bytes not scanned yet.
+    pub fn remaining(&self) -> usize {
+        self.src.len() - self.pos
+    }
+
     /// The text scanned from `start` (an earlier `offset()`, at a value) to here, as one value.
     pub fn since(&self, start: usize) -> Raw<'a> {
         Raw::new(&self.src[start..self.pos], start)
@@ -295,8 +266,8 @@ impl<'a> Scanner<'a> {
             return self.non_string(depth);
         }
         let start = self.pos;
-        let may_have_escapes = self.skip_string()?;
-        Ok(Raw { text: &self.src[start..self.pos], offset: start, may_have_escapes })
+        self.skip_string()?;
+        Ok(self.since(start))
     }
 
     fn non_string(&mut self, depth: usize) -> Result<Raw<'a>> {
@@ -310,7 +281,7 @@ impl<'a> Scanner<'a> {
             Some(b'-' | b'0'..=b'9') => self.number()?,
             _ => return Err(self.unexpected("a JSON value")),
         }
-        Ok(Raw { text: &self.src[start..self.pos], offset: start, may_have_escapes: false })
+        Ok(self.since(start))
     }
 
     /// Scans an object at `depth`, calling `member(scanner, key)` with the scanner positioned at
@@ -456,18 +427,17 @@ impl<'a> Scanner<'a> {
         Ok(Cow::Owned(out))
     }
 
-    /// Scans a string token without decoding it; true if it holds escapes.
+    /// Scans a string token without decoding it.
     #[inline]
-    fn skip_string(&mut self) -> Result<bool> {
+    fn skip_string(&mut self) -> Result<()> {
         self.expect_byte(b'"', "a string")?;
         let start = self.pos;
         self.skip_plain();
         if self.bytes().get(self.pos) == Some(&b'"') {
             self.pos += 1;
-            return Ok(false);
+            return Ok(());
         }
-        self.escaped_string(start, None)?;
-        Ok(true)
+        self.escaped_string(start, None)
     }
 
     /// The rest of a string that is not plain (its content starts at `start`): validated, and
@@ -562,10 +532,22 @@ impl<'a> Scanner<'a> {
 /// Validates that `text` is exactly one JSON value (surrounding whitespace allowed) whose
 /// containers nest at most `max_depth` levels, and returns it trimmed.
 pub fn single_value(text: &str, max_depth: usize) -> Result<&str> {
+    read_single(text, max_depth, |s| s.value(1)).map(|(value, _)| value)
+}
+
+/// Like `single_value`, with the value read by `read` (at depth 1) as it is validated.
+pub fn read_single<'a, T>(
+    text: &'a str,
+    max_depth: usize,
+    read: impl FnOnce(&mut Scanner<'a>) -> Result<T>,
+) -> Result<(&'a str, T)> {
     let mut scanner = Scanner::new(text, max_depth);
-    let raw = scanner.value(1)?;
+    scanner.skip_ws();
+    let start = scanner.offset();
+    let read = read(&mut scanner)?;
+    let value = scanner.since(start).text;
     scanner.finish()?;
-    Ok(raw.text)
+    Ok((value, read))
 }
 
 /// Appends one RFC 6901 reference token.
@@ -879,7 +861,7 @@ mod tests {
         let raw = Raw::new("[\"a\", 2]", 10);
         let items = raw.items().unwrap();
         assert_eq!(items.iter().map(|r| (r.text, r.offset)).collect::<Vec<_>>(), [("\"a\"", 11), ("2", 16)]);
-        assert_eq!(Raw::new("[ ]", 0).iter_items().unwrap().count(), 0);
-        assert!(Raw::new("{}", 0).iter_items().is_none());
+        assert_eq!(Raw::new("[ ]", 0).items().unwrap().len(), 0);
+        assert!(Raw::new("{}", 0).items().is_none());
     }
 }

@@ -30,18 +30,22 @@
 
 mod error;
 pub mod json;
+mod mask;
 pub mod migrate;
+mod odata;
 mod path;
 mod property;
 mod reader;
 mod report;
 pub mod schema;
+mod source;
 mod time;
 pub mod translate;
 mod writer;
 
 pub use error::{Error, Violation};
-pub use reader::{Collection, FromGraph, RulesFromGraph, from_graph, rules_from_graph};
+pub use odata::Collection;
+pub use reader::{FromGraph, RulesFromGraph, from_graph, rules_from_graph};
 pub use report::Policy;
 pub use writer::{ToGraph, object_to_graph, rule_to_graph, to_graph, value_to_graph};
 

@@ -70,10 +70,15 @@ impl Path {
         &self.steps[..self.len.min(MAX_STEPS)]
     }
 
+    /// Whether this is within an item of a collection.
+    pub fn in_collection(&self) -> bool {
+        self.steps().iter().any(|step| matches!(step, Step::Item { .. }))
+    }
+
     /// The dotted proto field path of `last` within the current object, as an update mask
     /// names it (`detection_action.alert_template.title`); `None` inside a collection.
     pub fn field_path(&self, last: &PropertyInfo) -> Option<String> {
-        if self.steps().iter().any(|step| matches!(step, Step::Item { .. })) {
+        if self.in_collection() {
             return None;
         }
         let mut path = String::with_capacity(48);

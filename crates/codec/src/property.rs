@@ -1,10 +1,11 @@
 //! One typed property's value, to and from its Graph JSON form. The writer and the reader both
 //! go through here, so a value is judged the same way in both directions.
 
-use std::fmt::Write as _;
+use std::{borrow::Cow, fmt::Write as _};
 
 use super::{
-    json::{JsonType, Raw, write_string},
+    json::{JsonType, Raw, SyntaxError, write_string},
+    source::Source,
     time,
 };
 use crate::{
@@ -41,13 +42,37 @@ impl WrongType {
     }
 }
 
-/// Reads `raw` (not null) into `slot`. The slot is changed only when the result is `Typed`.
-pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
+/// Reads the value at `s` (not null; at nesting `depth`) into `slot`, as it is scanned. The slot
+/// is changed only when the result is `Typed`.
+pub fn decode<'a>(slot: Slot<'_>, s: &mut impl Source<'a>, depth: usize) -> Result<Decoded, SyntaxError> {
+    let expects = match slot {
+        Slot::Strings(field) => return strings(field, s, depth),
+        Slot::Bool(field) => {
+            let raw = s.value(depth)?;
+            return Ok(match raw.text {
+                "true" => typed(field, true),
+                "false" => typed(field, false),
+                _ => expected("a boolean", &raw),
+            });
+        }
+        // The reader reads complex values itself, object by object.
+        Slot::Object(_) | Slot::Objects(_) => unreachable!("complex values are not decoded here"),
+        Slot::Flags(..) => "a string of comma-separated enum members",
+        Slot::Enum(..) => "a string enum member",
+        Slot::Timestamp(_) => "a date-time string",
+        Slot::Duration(_) => "an ISO 8601 duration string",
+        Slot::String(_) => "a string",
+    };
+    Ok(match s.string_or_value(depth)? {
+        Ok(text) => decode_string(slot, text),
+        Err(other) => expected(expects, &other),
+    })
+}
+
+/// Reads the string `text` into `slot`, one of those holding a string.
+fn decode_string(slot: Slot<'_>, text: Cow<'_, str>) -> Decoded {
     match slot {
         Slot::Flags(schema, field) => {
-            let Some(text) = raw.as_str() else {
-                return expected("a string of comma-separated enum members", raw);
-            };
             let mut bits = 0u64;
             let mut unknown = Vec::new();
             for token in flag_tokens(&text) {
@@ -65,88 +90,88 @@ pub fn decode(slot: Slot<'_>, raw: &Raw<'_>) -> Decoded {
                 .extend(schema.members.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, m)| m.number));
             Decoded::Typed
         }
-        Slot::Enum(schema, field) => {
-            let Some(text) = raw.as_str() else {
-                return expected("a string enum member", raw);
-            };
-            match known_member(schema, &text) {
-                Some(index) => {
-                    *field = schema.members[index].number;
-                    Decoded::Typed
-                }
-                None => unknown_members(&[&text]),
-            }
-        }
-        Slot::Strings(field) => {
-            let Some(mut items) = raw.iter_items().map(Iterator::peekable) else {
-                return expected("an array of strings", raw);
-            };
-            if items.peek().is_none() {
-                return Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: "empty collection".into() };
-            }
-            let mut strings = Vec::new();
-            for (index, item) in items.enumerate() {
-                match (item.as_str(), item.json_type()) {
-                    (Some(s), _) => strings.push(s.into_owned()),
-                    (None, JsonType::Null) => {
-                        return Decoded::Untyped {
-                            kind: UnknownDataKind::RawValue,
-                            detail: format!("null item at {index}"),
-                        };
-                    }
-                    (None, found) => {
-                        return Decoded::WrongType(WrongType { expected: "a string", found, item: Some(index) });
-                    }
-                }
-            }
-            *field = strings;
-            Decoded::Typed
-        }
-        Slot::Bool(field) => match raw.text {
-            "true" => typed(field, true),
-            "false" => typed(field, false),
-            _ => expected("a boolean", raw),
-        },
-        Slot::Timestamp(field) => match raw.as_str() {
-            None => expected("a date-time string", raw),
-            Some(text) => time::parse_timestamp(&text).map_or_else(untyped, |t| typed(field, t)),
-        },
-        Slot::Duration(field) => match raw.as_str() {
-            None => expected("an ISO 8601 duration string", raw),
-            Some(text) => time::parse_duration(&text).map_or_else(untyped, |d| typed(field, d)),
-        },
-        // The reader reads complex values itself, object by object.
-        Slot::Object(_) | Slot::Objects(_) => unreachable!("complex values are not decoded here"),
-        Slot::String(field) => match raw.as_str() {
-            None => expected("a string", raw),
-            // protobuf cannot tell "" from an absent string: kept raw, so that it round-trips.
-            Some(text) if text.is_empty() => {
-                Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: "empty string".into() }
-            }
-            Some(text) => {
-                *field = text.into_owned();
+        Slot::Enum(schema, field) => match known_member(schema, &text) {
+            Some(index) => {
+                *field = schema.members[index].number;
                 Decoded::Typed
             }
+            None => unknown_members(&[&text]),
         },
+        Slot::Timestamp(field) => time::parse_timestamp(&text).map_or_else(untyped, |t| typed(field, t)),
+        Slot::Duration(field) => time::parse_duration(&text).map_or_else(untyped, |d| typed(field, d)),
+        // protobuf cannot tell "" from an absent string: kept raw, so that it round-trips.
+        Slot::String(_) if text.is_empty() => {
+            Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: "empty string".into() }
+        }
+        Slot::String(field) => {
+            *field = text.into_owned();
+            Decoded::Typed
+        }
+        Slot::Strings(_) | Slot::Bool(_) | Slot::Object(_) | Slot::Objects(_) => {
+            unreachable!("not a string property")
+        }
     }
 }
 
-/// How `raw` (a known property's value held in additional_data) would be read into a property
-/// of `value`'s kind. Complex values are checked for their JSON type only.
-pub fn judge(value: Value<'_>, raw: &Raw<'_>) -> Decoded {
+/// Reads the value at `s` into a collection of strings; the first item that is no string
+/// decides what the collection is, and the rest is only scanned.
+fn strings<'a>(field: &mut Vec<String>, s: &mut impl Source<'a>, depth: usize) -> Result<Decoded, SyntaxError> {
+    if s.peek() != Some(b'[') {
+        let other = s.value(depth)?;
+        return Ok(expected("an array of strings", &other));
+    }
+    let mut strings = Vec::new();
+    let mut problem = None;
+    s.array(depth, |s, index| {
+        if problem.is_some() {
+            return s.value(depth + 1).map(drop);
+        }
+        match s.string_or_value(depth + 1)? {
+            Ok(text) => strings.push(text.into_owned()),
+            Err(other) if other.json_type() == JsonType::Null => {
+                let detail = format!("null item at {index}");
+                problem = Some(Decoded::Untyped { kind: UnknownDataKind::RawValue, detail });
+            }
+            Err(other) => {
+                let found = other.json_type();
+                problem = Some(Decoded::WrongType(WrongType { expected: "a string", found, item: Some(index) }));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(match problem {
+        Some(problem) => problem,
+        None if strings.is_empty() => {
+            Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: "empty collection".into() }
+        }
+        None => {
+            *field = strings;
+            Decoded::Typed
+        }
+    })
+}
+
+/// How the value at `s` (a known property's value held in additional_data) would be read into a
+/// property of `value`'s kind. Complex values are checked for their JSON type only.
+pub fn judge<'a>(value: Value<'_>, s: &mut impl Source<'a>, depth: usize) -> Result<Decoded, SyntaxError> {
     match value {
-        Value::Flags(schema, _) => decode(Slot::Flags(schema, &mut Vec::new()), raw),
-        Value::Enum(schema, _) => decode(Slot::Enum(schema, &mut 0), raw),
-        Value::Strings(_) => decode(Slot::Strings(&mut Vec::new()), raw),
-        Value::String(_) => decode(Slot::String(&mut String::new()), raw),
-        Value::Bool(_) => decode(Slot::Bool(&mut None), raw),
-        Value::Timestamp(_) => decode(Slot::Timestamp(&mut None), raw),
-        Value::Duration(_) => decode(Slot::Duration(&mut None), raw),
-        Value::Object(_) if raw.json_type() != JsonType::Object => expected("an object", raw),
-        Value::Objects(_) if raw.json_type() != JsonType::Array => expected("an array of objects", raw),
+        Value::Flags(schema, _) => decode(Slot::Flags(schema, &mut Vec::new()), s, depth),
+        Value::Enum(schema, _) => decode(Slot::Enum(schema, &mut 0), s, depth),
+        Value::Strings(_) => decode(Slot::Strings(&mut Vec::new()), s, depth),
+        Value::String(_) => decode(Slot::String(&mut String::new()), s, depth),
+        Value::Bool(_) => decode(Slot::Bool(&mut None), s, depth),
+        Value::Timestamp(_) => decode(Slot::Timestamp(&mut None), s, depth),
+        Value::Duration(_) => decode(Slot::Duration(&mut None), s, depth),
         Value::Object(_) | Value::Objects(_) => {
-            let detail = if raw.text.len() <= 2 { "empty value" } else { "complex value kept raw" };
-            Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: detail.into() }
+            let raw = s.value(depth)?;
+            Ok(match (value, raw.json_type()) {
+                (Value::Object(_), found) if found != JsonType::Object => expected("an object", &raw),
+                (Value::Objects(_), found) if found != JsonType::Array => expected("an array of objects", &raw),
+                _ => {
+                    let detail = if raw.text.len() <= 2 { "empty value" } else { "complex value kept raw" };
+                    Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: detail.into() }
+                }
+            })
         }
     }
 }
@@ -290,19 +315,20 @@ mod tests {
     use super::*;
     use crate::schema::{FILE_ENTITY_IDENTIFIER, ISOLATION_TYPE};
 
-    fn raw(text: &str) -> Raw<'_> {
-        Raw::new(text, 0)
+    /// Decodes `text`, scanned whole.
+    fn decode(slot: Slot<'_>, text: &str) -> Decoded {
+        crate::json::read_single(text, 8, |s| super::decode(slot, s, 1)).unwrap().1
     }
 
     #[test]
     fn a_string_is_read_unescaped_and_an_empty_one_is_kept_raw() {
         let mut field = String::new();
-        assert_eq!(decode(Slot::String(&mut field), &raw(r#""a\"b é""#)), Decoded::Typed);
+        assert_eq!(decode(Slot::String(&mut field), r#""a\"b é""#), Decoded::Typed);
         assert_eq!(field, "a\"b é");
-        let empty = decode(Slot::String(&mut field), &raw(r#""""#));
+        let empty = decode(Slot::String(&mut field), r#""""#);
         assert!(matches!(empty, Decoded::Untyped { kind: UnknownDataKind::RawValue, .. }), "{empty:?}");
         assert_eq!(field, "a\"b é", "unchanged unless typed");
-        let wrong = decode(Slot::String(&mut field), &raw("12"));
+        let wrong = decode(Slot::String(&mut field), "12");
         assert_eq!(wrong, Decoded::WrongType(WrongType { expected: "a string", found: JsonType::Number, item: None }));
         let mut out = String::new();
         encode(Value::String("a\"b"), &mut out).unwrap();
@@ -312,7 +338,7 @@ mod tests {
     #[test]
     fn flags_are_read_trimmed_deduplicated_in_bit_order() {
         let mut field = vec![];
-        let d = decode(Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut field), &raw(r#"" sha256 ,sha1,sha256""#));
+        let d = decode(Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut field), r#"" sha256 ,sha1,sha256""#);
         assert_eq!(d, Decoded::Typed);
         assert_eq!(field, [1, 3]);
     }
@@ -328,7 +354,7 @@ mod tests {
     #[test]
     fn a_flags_value_with_any_unknown_member_is_left_untouched() {
         let mut field = vec![9];
-        let d = decode(Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut field), &raw(r#""sha1,SHA256,,unknownFutureValue""#));
+        let d = decode(Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut field), r#""sha1,SHA256,,unknownFutureValue""#);
         assert_eq!(
             d,
             Decoded::Untyped {
@@ -343,7 +369,7 @@ mod tests {
     fn wrong_json_types_are_named() {
         let mut flags = vec![];
         assert_eq!(
-            decode(Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut flags), &raw(r#"["sha1"]"#)),
+            decode(Slot::Flags(&FILE_ENTITY_IDENTIFIER, &mut flags), r#"["sha1"]"#),
             Decoded::WrongType(WrongType {
                 expected: "a string of comma-separated enum members",
                 found: JsonType::Array,
@@ -354,7 +380,7 @@ mod tests {
         assert_eq!(wrong.message("deviceGroupNames"), "item 1 of deviceGroupNames must be a string, found a number");
         let mut strings = vec![];
         assert_eq!(
-            decode(Slot::Strings(&mut strings), &raw(r#"["a", 1]"#)),
+            decode(Slot::Strings(&mut strings), r#"["a", 1]"#),
             Decoded::WrongType(WrongType { expected: "a string", found: JsonType::Number, item: Some(1) })
         );
     }
@@ -379,12 +405,12 @@ mod tests {
     #[test]
     fn plain_enums_read_and_write_member_names() {
         let mut field = 0;
-        assert_eq!(decode(Slot::Enum(&ISOLATION_TYPE, &mut field), &raw(r#""selective""#)), Decoded::Typed);
+        assert_eq!(decode(Slot::Enum(&ISOLATION_TYPE, &mut field), r#""selective""#), Decoded::Typed);
         let mut out = String::new();
         encode(Value::Enum(&ISOLATION_TYPE, field), &mut out).unwrap();
         assert_eq!(out, r#""selective""#);
         assert!(matches!(
-            decode(Slot::Enum(&ISOLATION_TYPE, &mut field), &raw(r#""Full""#)),
+            decode(Slot::Enum(&ISOLATION_TYPE, &mut field), r#""Full""#),
             Decoded::Untyped { kind: UnknownDataKind::EnumMember, .. }
         ));
     }

@@ -1,20 +1,23 @@
 //! Graph JSON -> protobuf (FromGraph, RuleFromGraph): strict about JSON, lenient about Graph.
-
-use std::borrow::Cow;
+//!
+//! One pass: each value is read into its message as it is scanned. A polymorphic object's type is
+//! in its `@odata.type`, which Graph writes first but hand-written JSON may put anywhere: the
+//! members before it are buffered until it names the type (see `source`).
 
 use super::{
     Error, Policy, Violation,
-    json::{JsonType, Member, Raw, Scanner, SyntaxError, push_index_token},
+    json::{Scanner, SyntaxError, push_index_token},
+    mask::Present,
+    odata::{BadTypeName, Collection, Envelope, ODATA_TYPE, is_annotation, type_name},
     path::{Path, Tail},
     property::{Decoded, WrongType, decode, expected},
     report::{Report, reserve_like_first},
+    source::{Cursor, Source},
 };
 use crate::{
     pb::{DetectionRule, ResponseAction, UnknownData, UnknownDataKind},
-    schema::{AdditionalData, GraphObject, ObjectList, ObjectSlot, PropertyInfo, Shape, Slot, TypeInfo},
+    schema::{GraphObject, GraphType, ObjectList, ObjectSlot, Shape, Slot, TypeInfo},
 };
-
-pub(super) const ODATA_TYPE: &str = "@odata.type";
 
 /// The most items reserved at once from a guess (see `Reader::reserve_like_first`).
 const MAX_RESERVED_ITEMS: usize = 1024;
@@ -30,22 +33,11 @@ pub struct FromGraph {
 pub fn from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<FromGraph, Error> {
     let mut reader = Reader::new(policy, "actions");
     let mut actions = Vec::new();
-    // The members of the action being read; reused from one action to the next.
-    let mut members = Vec::new();
     let mut scanner = Scanner::new(json, max_depth);
     let scanned = match scanner.peek() {
-        Some(b'[') => scanner.array(1, |s, index| {
-            let start = s.offset();
-            reader.path.push_item(index, actions.len());
-            reader.scanned_item(s, 2, &mut members, &mut actions)?;
-            reader.path.pop();
-            if index == 0 {
-                reader.reserve_like_first(&mut actions, s.offset() - start, json.len() - s.offset());
-            }
-            Ok(())
-        }),
+        Some(b'[') => reader.items(&mut scanner, 1, &mut actions),
         // Depth as if in the array ToGraph will write it in, so both forms take the same input.
-        Some(b'{') => reader.scanned_item(&mut scanner, 2, &mut members, &mut actions),
+        Some(b'{') => reader.item(&mut scanner, 2, &mut actions),
         Some(_) => scanner.value(1).map(|raw| {
             let found = raw.json_type();
             reader
@@ -73,32 +65,17 @@ pub struct RulesFromGraph {
     pub unknown_data: Vec<UnknownData>,
 }
 
-/// An OData collection envelope's members other than `value`.
-#[derive(Debug, Default, PartialEq)]
-pub struct Collection {
-    pub context: String,
-    pub next_link: String,
-    /// Its other members, as raw JSON text.
-    pub other: AdditionalData,
-}
-
-const VALUE: &str = "value";
-const CONTEXT: &str = "@odata.context";
-const NEXT_LINK: &str = "@odata.nextLink";
-
 /// Reads one detectionRule object, or an OData collection `{"value": [rules], ...}`.
 pub fn rules_from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<RulesFromGraph, Error> {
     let mut reader = Reader::new(policy, "rules");
-    let mut read = RulesFromGraph::default();
-    // One pass: the text is validated while it is read as a rule; if it turns out to be an
-    // OData collection, the collection's members were kept aside.
     let mut scanner = Scanner::new(json, max_depth);
     let mut rule = DetectionRule::default();
-    let mut envelope = Envelope::default();
+    let mut envelope = None;
     let scanned = match scanner.peek() {
         Some(b'{') => {
-            reader.present = Some(Vec::new());
-            reader.scan_object(&mut scanner, 1, &mut rule, Some(&mut envelope)).map(drop)
+            reader.present = Some(Present::default());
+            envelope = Some(Envelope::new(policy));
+            reader.rule(&mut scanner, &mut rule, &mut envelope)
         }
         _ => scanner.value(1).map(|raw| {
             let found = raw.json_type();
@@ -109,16 +86,15 @@ pub fn rules_from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<
         }),
     };
     scanned.and_then(|()| scanner.finish()).map_err(|e| syntax_error(json, e))?;
-    if envelope.seen == envelope.members.len() && is_collection(&envelope.members) {
-        // What reading it as a rule reported (its "value" as an unknown property) is taken back.
-        reader = Reader::new(policy, "rules");
-        read.collection = Some(reader.collection(&envelope.members, &mut read.rules));
-    } else if reader.present.is_some() {
-        read.rules.push(rule);
+    if let Some((reader, rules, collection)) = envelope.and_then(Envelope::finish) {
+        // What reading it as a rule reported (its "value" as an unknown property) is left out.
+        let unknown_data = reader.finish()?;
+        return Ok(RulesFromGraph { rules, collection: Some(collection), present: Vec::new(), unknown_data });
     }
-    read.present = reader.present.take().unwrap_or_default();
-    read.unknown_data = reader.finish()?;
-    Ok(read)
+    let present = reader.present.take();
+    let rules = if present.is_some() { vec![rule] } else { Vec::new() };
+    let present = present.map(Present::into_paths).unwrap_or_default();
+    Ok(RulesFromGraph { rules, collection: None, present, unknown_data: reader.finish()? })
 }
 
 fn syntax_error(json: &str, error: SyntaxError) -> Error {
@@ -126,46 +102,30 @@ fn syntax_error(json: &str, error: SyntaxError) -> Error {
     Error::Syntax { field: format!("json{}", error.pointer), line, column, message: error.message }
 }
 
-/// Scans the object at the scanner (at nesting `depth`) into `members`, in one pass.
-fn scan_members<'a>(s: &mut Scanner<'a>, depth: usize, members: &mut Vec<Member<'a>>) -> Result<(), SyntaxError> {
-    members.clear();
-    s.object(depth, |s, key| {
-        members.push(Member { key: key.clone(), value: s.value(depth + 1)? });
-        Ok(())
-    })
+/// What a polymorphic object's members are read as, once its `@odata.type` is read.
+#[derive(Clone, Copy)]
+enum Typed {
+    /// The properties of this known type.
+    Known(&'static TypeInfo),
+    /// Additional data of a type this build does not know.
+    Unknown,
+    /// Nothing: the type is not valid (a violation; the value is kept), or it is unknown and
+    /// left out under the policy.
+    Skipped { keep: bool },
 }
 
-/// The top-level members that would make an OData collection, and how many members there were.
-#[derive(Default)]
-struct Envelope<'a> {
-    members: Vec<Member<'a>>,
-    seen: usize,
-}
-
-/// An OData collection: a `value` array beside nothing but control information (a rule with a
-/// property named `value` stays a rule).
-fn is_collection(members: &[Member<'_>]) -> bool {
-    members.iter().any(|m| m.key == VALUE && m.value.json_type() == JsonType::Array)
-        && members.iter().all(|m| m.key == VALUE || is_annotation(&m.key))
-}
-
-/// Control information and annotations (`@odata.context`, `@odata.etag`, `name@odata.type`):
-/// not properties, kept verbatim wherever they are, never reported.
-fn is_annotation(key: &str) -> bool {
-    key.contains('@')
-}
-
-struct Reader {
+/// Reads Graph JSON into messages, with the unknown-data report and the violations found.
+pub struct Reader {
     policy: Policy,
     unknown_data: Vec<UnknownData>,
     violations: Vec<Violation>,
-    path: Path,
-    /// The update-mask paths of the fields read, when reading one rule.
-    present: Option<Vec<String>>,
+    pub path: Path,
+    /// The fields read, when reading one rule.
+    present: Option<Present>,
 }
 
 impl Reader {
-    fn new(policy: Policy, root: &'static str) -> Self {
+    pub fn new(policy: Policy, root: &'static str) -> Self {
         Self { policy, unknown_data: Vec::new(), violations: Vec::new(), path: Path::new(root), present: None }
     }
 
@@ -173,13 +133,13 @@ impl Reader {
         if self.violations.is_empty() { Ok(self.unknown_data) } else { Err(Error::Invalid(self.violations)) }
     }
 
-    fn violation(&mut self, pointer: String, description: impl Into<String>) {
+    pub fn violation(&mut self, pointer: String, description: impl Into<String>) {
         let mut field = pointer;
         field.insert_str(0, "json");
         self.violations.push(Violation::new(field, description));
     }
 
-    fn pointer(&self, tail: Tail<'_>) -> String {
+    pub fn pointer(&self, tail: Tail<'_>) -> String {
         self.path.pointer(false, tail)
     }
 
@@ -193,170 +153,270 @@ impl Reader {
         reserve_like_first(&mut self.unknown_data, more);
     }
 
-    /// Reads `raw` as a new item of `list` at the current path.
-    fn item(&mut self, raw: &Raw<'_>, list: &mut dyn ObjectList) {
-        if raw.json_type() != JsonType::Object {
-            return self.not_an_object(raw.json_type());
-        }
-        let kept = self.scan_object(&mut Scanner::new(raw.text, usize::MAX), 0, list.push(), None);
-        if !kept.expect("validated when scanned") {
-            list.pop();
-        }
+    /// Reads the array at the scanner (at `depth`) as items of `items`.
+    pub fn items<T: GraphObject + Default>(
+        &mut self,
+        s: &mut Scanner<'_>,
+        depth: usize,
+        items: &mut Vec<T>,
+    ) -> Result<(), SyntaxError> {
+        s.array(depth, |s, index| {
+            let start = s.offset();
+            self.path.push_item(index, items.len());
+            self.item(s, depth + 1, items)?;
+            self.path.pop();
+            if index == 0 {
+                self.reserve_like_first(items, s.offset() - start, s.remaining());
+            }
+            Ok(())
+        })
     }
 
-    /// Scans the value at the scanner (at `depth`) as a new item of `list`, its members into
-    /// `members`, without scanning it twice.
-    fn scanned_item<'a>(
-        &mut self,
-        scanner: &mut Scanner<'a>,
-        depth: usize,
-        members: &mut Vec<Member<'a>>,
-        list: &mut dyn ObjectList,
-    ) -> Result<(), SyntaxError> {
-        if scanner.peek() != Some(b'{') {
-            let found = scanner.value(depth)?.json_type();
-            self.not_an_object(found);
+    /// Reads the value at the scanner (at `depth`) as a new item of `list`.
+    fn item(&mut self, s: &mut Scanner<'_>, depth: usize, list: &mut dyn ObjectList) -> Result<(), SyntaxError> {
+        if s.peek() != Some(b'{') {
+            let found = s.value(depth)?.json_type();
+            self.violation(self.pointer(Tail::None), format!("expected an object, found {found}"));
             return Ok(());
         }
-        scan_members(scanner, depth, members)?;
-        self.push(members, list);
+        if !self.object(s, depth, list.push())? {
+            list.pop();
+        }
         Ok(())
     }
 
-    fn push(&mut self, members: &[Member<'_>], list: &mut dyn ObjectList) {
-        if !self.object(members, list.push()) {
-            list.pop();
-        }
-    }
-
-    fn not_an_object(&mut self, found: JsonType) {
-        self.violation(self.pointer(Tail::None), format!("expected an object, found {found}"));
-    }
-
-    /// Reads `members` into `object`; false when it is to be left out (an unknown type dropped).
-    fn object(&mut self, members: &[Member<'_>], object: &mut dyn GraphObject) -> bool {
-        match object.hierarchy() {
-            Some(_) => self.polymorphic(members, object),
-            None => {
-                self.properties(members, object);
-                true
+    /// Reads RuleFromGraph's top-level object as a rule; while it may still be an OData
+    /// collection, `envelope` reads it as one too.
+    fn rule(
+        &mut self,
+        s: &mut Scanner<'_>,
+        rule: &mut DetectionRule,
+        envelope: &mut Option<Envelope>,
+    ) -> Result<(), SyntaxError> {
+        let info = &DetectionRule::INFO;
+        s.object(1, |s, key| {
+            if let Some(index) = info.find(key).filter(|_| !is_annotation(key)) {
+                *envelope = None; // a rule's property: a rule
+                return self.property(info, index, key, s, 2, rule);
             }
+            let start = s.offset();
+            let enveloped = match envelope {
+                Some(envelope) => envelope.member(key, s)?,
+                None => false,
+            };
+            if !enveloped {
+                *envelope = None;
+                s.value(2)?;
+            }
+            self.other_member(info, key, s.since(start).text, rule);
+            Ok(())
+        })
+    }
+
+    /// Reads the object at `s` (at nesting `depth`) into `object`; false when it is to be left out
+    /// (an unknown type dropped).
+    fn object<'a>(
+        &mut self,
+        s: &mut impl Source<'a>,
+        depth: usize,
+        object: &mut dyn GraphObject,
+    ) -> Result<bool, SyntaxError> {
+        if object.hierarchy().is_some() {
+            return self.polymorphic(s, depth, object);
+        }
+        let Shape::Known(info) = object.shape() else { unreachable!("a plain object has one type") };
+        s.object(depth, |s, key| self.member(info, key, s, depth + 1, object))?;
+        Ok(true)
+    }
+
+    /// Reads an object of a polymorphic type, whose `@odata.type` names its concrete type: the
+    /// members before it are buffered until then, those after it are read as they come.
+    fn polymorphic<'a>(
+        &mut self,
+        s: &mut impl Source<'a>,
+        depth: usize,
+        object: &mut dyn GraphObject,
+    ) -> Result<bool, SyntaxError> {
+        let mut typed = None;
+        let mut buffered = Vec::new();
+        s.object(depth, |s, key| {
+            if let Some(typed) = typed {
+                return self.typed_member(typed, key, s, depth + 1, object);
+            }
+            if key != ODATA_TYPE {
+                buffered.push((key.clone(), s.buffer(depth + 1)?));
+                return Ok(());
+            }
+            let read = self.odata_type(s, depth + 1, object)?;
+            typed = Some(read);
+            for (key, value) in &buffered {
+                self.typed_member(read, key, &mut Cursor(value), depth + 1, object)?;
+            }
+            Ok(())
+        })?;
+        match typed {
+            None => {
+                self.violation(self.pointer(Tail::None), "missing \"@odata.type\": the value's type cannot be known");
+                Ok(true)
+            }
+            Some(Typed::Skipped { keep }) => Ok(keep),
+            Some(_) => Ok(true),
         }
     }
 
-    /// Reads a value of a polymorphic type, whose `@odata.type` names its concrete type.
-    fn polymorphic(&mut self, members: &[Member<'_>], object: &mut dyn GraphObject) -> bool {
-        let Some(tag) = members.iter().find(|m| m.key == ODATA_TYPE) else {
-            self.violation(self.pointer(Tail::None), "missing \"@odata.type\": the value's type cannot be known");
-            return true;
+    /// Reads the `@odata.type` at `s` and makes `object` of the type it names.
+    fn odata_type<'a>(
+        &mut self,
+        s: &mut impl Source<'a>,
+        depth: usize,
+        object: &mut dyn GraphObject,
+    ) -> Result<Typed, SyntaxError> {
+        // Made only when needed: most objects read have a known type.
+        let pointer = |reader: &Self| reader.pointer(Tail::Key(ODATA_TYPE));
+        let odata_type = match s.string_or_value(depth)? {
+            Ok(odata_type) => odata_type,
+            Err(other) => {
+                let found = other.json_type();
+                self.violation(pointer(self), format!("\"@odata.type\" must be a string, found {found}"));
+                return Ok(Typed::Skipped { keep: true });
+            }
         };
-        let Some(odata_type) = tag.value.as_str() else {
-            let found = tag.value.json_type();
-            self.violation(
-                self.pointer(Tail::Key(ODATA_TYPE)),
-                format!("\"@odata.type\" must be a string, found {found}"),
-            );
-            return true;
+        let qualified_name = match type_name(&odata_type) {
+            Ok(name) => name,
+            Err(bad) => {
+                self.violation(
+                    pointer(self),
+                    match bad {
+                        BadTypeName::Empty => "\"@odata.type\" is empty",
+                        BadTypeName::MoreThanOneHash => "\"@odata.type\" has more than one leading '#'",
+                    },
+                );
+                return Ok(Typed::Skipped { keep: true });
+            }
         };
-        // Graph writes a '#'; Microsoft's docs sometimes omit it.
-        let qualified_name = odata_type.strip_prefix('#').unwrap_or(&odata_type);
-        let problem = if qualified_name.is_empty() {
-            "\"@odata.type\" is empty"
-        } else if qualified_name.starts_with('#') {
-            "\"@odata.type\" has more than one leading '#'"
-        } else {
-            ""
-        };
-        if !problem.is_empty() {
-            self.violation(self.pointer(Tail::Key(ODATA_TYPE)), problem);
-            return true;
-        }
-        let properties = members.iter().filter(|m| m.key != ODATA_TYPE);
         if object.select(qualified_name) {
-            self.properties(properties, object);
-            return true;
+            let Shape::Known(info) = object.shape() else { unreachable!("a selected type is known") };
+            return Ok(Typed::Known(info));
         }
         let entry = UnknownData {
-            pointer: self.pointer(Tail::Key(ODATA_TYPE)),
+            pointer: pointer(self),
             kind: UnknownDataKind::Type.into(),
             graph_type: qualified_name.to_owned(),
             detail: ["unknown type \"", qualified_name, "\""].concat(),
             ..Default::default()
         };
-        if !self.keep_unknown(entry) {
-            return false;
-        }
-        object.additional_data_mut().extend(properties.map(|m| (m.key.to_string(), m.value.text.to_owned())));
-        true
+        Ok(if self.keep_unknown(entry) { Typed::Unknown } else { Typed::Skipped { keep: false } })
     }
 
-    /// Reads the properties of an object whose type is known.
-    fn properties<'m, 'a: 'm>(
+    /// Reads a member of a polymorphic object whose `@odata.type` was read.
+    fn typed_member<'a>(
         &mut self,
-        members: impl IntoIterator<Item = &'m Member<'a>>,
+        typed: Typed,
+        key: &str,
+        s: &mut impl Source<'a>,
+        depth: usize,
         object: &mut dyn GraphObject,
-    ) {
-        let Shape::Known(info) = object.shape() else { unreachable!("read only into a known type") };
-        for member in members {
-            self.member(info, &member.key, &member.value, object);
-        }
-    }
-
-    /// Reads one member of an object of the known type `info`.
-    fn member(&mut self, info: &'static TypeInfo, key: &str, raw: &Raw<'_>, object: &mut dyn GraphObject) {
-        let keep_raw = match info.find(key) {
-            _ if is_annotation(key) => true,
-            None if info.open => true,
-            None => {
-                let entry = self.entry(info, UnknownDataKind::Property, key, key, || {
-                    ["unknown property of ", info.graph_name].concat()
-                });
-                self.keep_unknown(entry)
+    ) -> Result<(), SyntaxError> {
+        match typed {
+            Typed::Known(info) => self.member(info, key, s, depth, object),
+            Typed::Unknown => {
+                let raw = s.value(depth)?;
+                object.additional_data_mut().insert(key.to_owned(), raw.text.to_owned());
+                Ok(())
             }
-            Some(index) => self.property(info, index, raw, object),
-        };
-        if keep_raw {
-            object.additional_data_mut().insert(key.to_owned(), raw.text.to_owned());
+            Typed::Skipped { .. } => s.value(depth).map(drop),
         }
     }
 
-    /// Reads property `index` of `object`; true when its raw value is to be kept in additional_data.
-    fn property(&mut self, info: &'static TypeInfo, index: usize, raw: &Raw<'_>, object: &mut dyn GraphObject) -> bool {
-        let property = &info.properties[index];
-        if raw.json_type() == JsonType::Null {
-            // Where a mask can say so (one rule), the null is kept as a masked, unset field.
-            let masked = self.present.is_some() && self.path.field_path(property).is_some();
-            let detail = if masked { "null: unset, and listed in the update mask" } else { "null means absent" };
-            let entry =
-                self.entry(info, UnknownDataKind::Null, property.graph_name, property.graph_name, || detail.into());
-            self.report(entry, !masked);
-            self.mark_present(property, None, false);
-            return false;
+    /// Reads the member `key` at `s` of an object of the known type `info`.
+    fn member<'a>(
+        &mut self,
+        info: &'static TypeInfo,
+        key: &str,
+        s: &mut impl Source<'a>,
+        depth: usize,
+        object: &mut dyn GraphObject,
+    ) -> Result<(), SyntaxError> {
+        match info.find(key).filter(|_| !is_annotation(key)) {
+            Some(index) => self.property(info, index, key, s, depth, object),
+            None => {
+                let raw = s.value(depth)?;
+                self.other_member(info, key, raw.text, object);
+                Ok(())
+            }
         }
-        let present_before = self.present.as_ref().map(Vec::len);
+    }
+
+    /// Keeps a member that is no property of `info` raw: an annotation, or unknown data (under
+    /// the policy) unless the type is open.
+    fn other_member(&mut self, info: &'static TypeInfo, key: &str, raw: &str, object: &mut dyn GraphObject) {
+        let keep = is_annotation(key) || info.open || {
+            let entry = self.entry(info, UnknownDataKind::Property, key, key, || {
+                ["unknown property of ", info.graph_name].concat()
+            });
+            self.keep_unknown(entry)
+        };
+        if keep {
+            object.additional_data_mut().insert(key.to_owned(), raw.to_owned());
+        }
+    }
+
+    /// Reads the value at `s` as property `index` of `object`, of the known type `info`; its
+    /// member `key` is kept raw in additional_data if it has no typed form.
+    fn property<'a>(
+        &mut self,
+        info: &'static TypeInfo,
+        index: usize,
+        key: &str,
+        s: &mut impl Source<'a>,
+        depth: usize,
+        object: &mut dyn GraphObject,
+    ) -> Result<(), SyntaxError> {
+        let property = &info.properties[index];
+        let next = s.peek();
+        let start = s.offset();
+        if next == Some(b'n') {
+            s.value(depth)?;
+            self.null(info, index);
+            return Ok(());
+        }
+        let mark = self.present.as_ref().map(Present::mark);
         self.path.push_property(property, info.case_name);
-        // Complex values are read by a scanner over their (validated) text, in one pass.
-        let mut scanner = Scanner::new(raw.text, usize::MAX);
-        let decoded = match (object.slot(index), raw.json_type()) {
-            (Slot::Object(slot), JsonType::Object) => self.scan_into(&mut scanner, 0, slot),
-            (Slot::Objects(list), JsonType::Array) => self.scan_list(&mut scanner, 0, list),
-            (Slot::Object(_), _) => Ok(expected("an object", raw)),
-            (Slot::Objects(_), _) => Ok(expected("an array of objects", raw)),
-            (slot, _) => Ok(decode(slot, raw)),
+        let decoded = match (object.slot(index), next) {
+            (Slot::Object(slot), Some(b'{')) => self.object_into(s, depth, slot),
+            (Slot::Objects(list), Some(b'[')) => self.list(s, depth, list),
+            (Slot::Object(_), _) => s.value(depth).map(|other| expected("an object", &other)),
+            (Slot::Objects(_), _) => s.value(depth).map(|other| expected("an array of objects", &other)),
+            (slot, _) => decode(slot, s, depth),
         };
         self.path.pop();
-        let decoded = decoded.expect("validated when scanned");
-        self.settle(info, index, decoded, present_before, object)
+        if self.settle(info, index, decoded?, mark, object) {
+            object.additional_data_mut().insert(key.to_owned(), s.since(start).text.to_owned());
+        }
+        Ok(())
     }
 
-    /// Reports how property `index`'s value was read and notes it as present; true when its raw
-    /// value is to be kept in additional_data.
+    /// A null for property `index` of `info`: absent, or where a mask can say so (one rule) a
+    /// masked, unset field.
+    fn null(&mut self, info: &'static TypeInfo, index: usize) {
+        let property = &info.properties[index];
+        let masked = self.present.is_some() && Present::can_name(&self.path);
+        let detail = if masked { "null: unset, and listed in the update mask" } else { "null means absent" };
+        let entry = self.entry(info, UnknownDataKind::Null, property.graph_name, property.graph_name, || detail.into());
+        self.report(entry, !masked);
+        if let Some(present) = &mut self.present {
+            present.note(&self.path, property);
+        }
+    }
+
+    /// Reports how property `index`'s value was read and notes it as present (its value read
+    /// from `mark`); true when its raw value is to be kept in additional_data.
     fn settle(
         &mut self,
         info: &'static TypeInfo,
         index: usize,
         decoded: Decoded,
-        present_before: Option<usize>,
+        mark: Option<usize>,
         object: &mut dyn GraphObject,
     ) -> bool {
         let property = &info.properties[index];
@@ -379,99 +439,32 @@ impl Reader {
         };
         // What the policy dropped (all items of a collection, an unknown member) is not held:
         // masked, it would be written back as a null, which clears it in Graph.
-        if keep_raw || object.value(index).is_set() {
-            self.mark_present(property, present_before, property.object.is_some());
+        if let (Some(present), Some(mark)) = (&mut self.present, mark)
+            && (keep_raw || object.value(index).is_set())
+        {
+            present.note_read(&self.path, property, mark);
         }
         keep_raw
     }
 
-    /// Adds `property` to the fields read, unless it is an object whose own fields were added.
-    fn mark_present(&mut self, property: &PropertyInfo, before: Option<usize>, object: bool) {
-        let Some(present) = &self.present else {
-            return; // not reading one rule: the common case, and free
-        };
-        if (!object || Some(present.len()) == before)
-            && let Some(path) = self.path.field_path(property)
-            && let Some(present) = &mut self.present
-        {
-            present.push(path);
-        }
-    }
-
-    /// Reads the object at the scanner into the optional complex value `slot`.
-    fn scan_into(
+    /// Reads the object at `s` into the optional complex value `slot`.
+    fn object_into<'a>(
         &mut self,
-        s: &mut Scanner<'_>,
+        s: &mut impl Source<'a>,
         depth: usize,
         slot: &mut dyn ObjectSlot,
     ) -> Result<Decoded, SyntaxError> {
-        if !self.scan_object(s, depth, slot.fill(), None)? {
+        if !self.object(s, depth, slot.fill())? {
             slot.clear();
         }
         Ok(Decoded::Typed)
     }
 
-    /// Reads the object at the scanner (at nesting `depth`) into `object`, each nested value in
-    /// the same pass; false when it is to be left out (an unknown type dropped). `envelope`, for
-    /// the top level, also collects what an OData collection's members would be.
-    fn scan_object<'a>(
+    /// Reads the array at `s` into `list`. A collection with no typed form (empty, or with a null
+    /// item) is left empty, to be kept raw, and what its items reported is taken back.
+    fn list<'a>(
         &mut self,
-        s: &mut Scanner<'a>,
-        depth: usize,
-        object: &mut dyn GraphObject,
-        mut envelope: Option<&mut Envelope<'a>>,
-    ) -> Result<bool, SyntaxError> {
-        if object.hierarchy().is_some() {
-            // Its type comes from "@odata.type", wherever that is: the members are read first.
-            let mut members = Vec::new();
-            scan_members(s, depth, &mut members)?;
-            return Ok(self.polymorphic(&members, object));
-        }
-        let Shape::Known(info) = object.shape() else { unreachable!("a plain object has one type") };
-        s.object(depth, |s, key| {
-            if let Some(envelope) = envelope.as_deref_mut() {
-                envelope.seen += 1;
-            }
-            let Some(index) = info.find(key).filter(|_| !is_annotation(key)) else {
-                let raw = s.value(depth + 1)?;
-                if let Some(envelope) = envelope.as_deref_mut()
-                    && (key == VALUE || is_annotation(key))
-                {
-                    envelope.members.push(Member { key: key.clone(), value: raw });
-                }
-                self.member(info, key, &raw, object);
-                return Ok(());
-            };
-            let (start, next) = (s.offset(), s.peek());
-            let present_before = self.present.as_ref().map(Vec::len);
-            self.path.push_property(&info.properties[index], info.case_name);
-            let decoded = match (object.slot(index), next) {
-                (Slot::Object(slot), Some(b'{')) => Some(self.scan_into(s, depth + 1, slot)?),
-                (Slot::Objects(list), Some(b'[')) => Some(self.scan_list(s, depth + 1, list)?),
-                _ => None,
-            };
-            self.path.pop();
-            match decoded {
-                Some(decoded) => {
-                    if self.settle(info, index, decoded, present_before, object) {
-                        object.additional_data_mut().insert(key.to_string(), s.since(start).text.to_owned());
-                    }
-                }
-                None => {
-                    let raw = s.value(depth + 1)?;
-                    self.member(info, key, &raw, object);
-                }
-            }
-            Ok(())
-        })?;
-        Ok(true)
-    }
-
-    /// Reads the array at the scanner into `list`. A collection with no typed form (empty, or
-    /// with a null item) is left empty, to be kept raw, and what its items reported is taken back.
-    fn scan_list(
-        &mut self,
-        s: &mut Scanner<'_>,
+        s: &mut impl Source<'a>,
         depth: usize,
         list: &mut dyn ObjectList,
     ) -> Result<Decoded, SyntaxError> {
@@ -484,7 +477,7 @@ impl Reader {
             match (s.peek(), &problem) {
                 (Some(b'{'), None) => {
                     self.path.push_item(index, list.len());
-                    let kept = self.scan_object(s, depth + 1, list.push(), None)?;
+                    let kept = self.object(s, depth + 1, list.push())?;
                     self.path.pop();
                     if !kept {
                         list.pop();
@@ -536,51 +529,7 @@ impl Reader {
             dropped: false,
         }
     }
-
-    /// The collection envelope around rules.
-    fn collection(&mut self, members: &[Member<'_>], rules: &mut Vec<DetectionRule>) -> Collection {
-        let mut collection = Collection::default();
-        for member in members {
-            let text = |reader: &mut Self, field: &mut String| match member.value.as_str() {
-                Some(value) => *field = Cow::into_owned(value),
-                None => {
-                    let found = member.value.json_type();
-                    reader
-                        .violation(reader.pointer(Tail::Key(&member.key)), format!("must be a string, found {found}"));
-                }
-            };
-            match &*member.key {
-                VALUE => {
-                    // An array: see `is_collection`.
-                    let items = member.value.items().unwrap_or_default();
-                    rules.reserve(items.len());
-                    self.path.push_property(&COLLECTION_VALUE, "");
-                    for (index, item) in items.iter().enumerate() {
-                        self.path.push_item(index, rules.len());
-                        self.item(item, rules);
-                        self.path.pop();
-                    }
-                    self.path.pop();
-                }
-                CONTEXT => text(self, &mut collection.context),
-                NEXT_LINK => text(self, &mut collection.next_link),
-                _ => {
-                    collection.other.insert(member.key.to_string(), member.value.text.to_owned());
-                }
-            }
-        }
-        collection
-    }
 }
-
-/// The `value` member of an OData collection, as a step of a path.
-static COLLECTION_VALUE: crate::schema::PropertyInfo = crate::schema::PropertyInfo {
-    graph_name: VALUE,
-    proto_name: "rules",
-    required: false,
-    object: None,
-    kind: crate::schema::PropertyKind::Objects,
-};
 
 impl Report for Reader {
     fn policy(&self) -> Policy {

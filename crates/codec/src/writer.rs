@@ -1,14 +1,13 @@
 //! protobuf -> Graph JSON (ToGraph, RuleToGraph): exact names, flags as one string, every
 //! violation at once.
 
-use std::collections::BTreeMap;
-
 use super::{
     Error, Policy, Violation,
-    json::{self, Raw, write_string},
+    json::{self, Scanner, SyntaxError, write_string},
+    mask::{Mask, Want},
+    odata::{BadTypeName, ODATA_TYPE, annotates_object, is_annotation, type_name, type_value},
     path::{Path, Tail},
     property::{Decoded, encode, judge},
-    reader::ODATA_TYPE,
     report::{Report, reserve_like_first},
 };
 use crate::{
@@ -79,71 +78,6 @@ fn output_estimate(actions: &[ResponseAction]) -> usize {
     let raw =
         |action: &ResponseAction| action.additional_data.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>();
     actions.iter().map(|action| 176 + raw(action)).sum::<usize>() + 2
-}
-
-/// The fields an update mask selects, as a tree of proto field names; a leaf takes the whole field.
-#[derive(Debug, Default)]
-struct Mask {
-    children: BTreeMap<&'static str, Mask>,
-}
-
-impl Mask {
-    /// The mask of `paths` over the type `root`.
-    fn parse(paths: &[String], root: &'static TypeInfo) -> Result<Mask, Vec<Violation>> {
-        let mut mask = Mask::default();
-        let mut violations = Vec::new();
-        for (index, path) in paths.iter().enumerate() {
-            if let Err(description) = mask.add(path, root) {
-                violations.push(Violation::new(format!("update_mask.paths[{index}]"), description));
-            }
-        }
-        if violations.is_empty() { Ok(mask) } else { Err(violations) }
-    }
-
-    fn add(&mut self, path: &str, root: &'static TypeInfo) -> Result<(), String> {
-        let mut node = self;
-        let mut info = Some(root);
-        let mut segments = path.split('.').peekable();
-        while let Some(segment) = segments.next() {
-            let Some(within) = info else {
-                return Err(format!("{path:?}: a mask stops at a repeated or polymorphic field; mask it whole"));
-            };
-            let Some(property) = within.properties.iter().find(|p| p.proto_name == segment) else {
-                return Err(format!("{path:?}: {} has no field {segment:?}", within.graph_name));
-            };
-            let whole = node.children.get(property.proto_name).is_some_and(|child| child.children.is_empty());
-            if whole {
-                return Ok(()); // a parent path already takes all of it
-            }
-            node = node.children.entry(property.proto_name).or_default();
-            info = property.object;
-            if segments.peek().is_none() {
-                node.children.clear();
-            }
-        }
-        Ok(())
-    }
-}
-
-/// What to write of one property.
-enum Want<'m> {
-    /// Not in the update mask.
-    Skip,
-    /// All of it; when `clear`, null if unset (the field is masked).
-    Whole { clear: bool },
-    /// The masked part of a complex value.
-    Part(&'m Mask),
-}
-
-impl<'m> Want<'m> {
-    fn of(mask: Option<&'m Mask>, property: &PropertyInfo) -> Self {
-        match mask.map(|m| m.children.get(property.proto_name)) {
-            None => Want::Whole { clear: false },
-            Some(None) => Want::Skip,
-            Some(Some(child)) if child.children.is_empty() => Want::Whole { clear: true },
-            Some(Some(child)) => Want::Part(child),
-        }
-    }
 }
 
 struct Writer {
@@ -389,7 +323,7 @@ impl Writer {
     /// Writes the additional_data entries that are annotations (`@odata.context`, ...), first.
     /// `@odata.type` of a polymorphic value comes from its case, not from there.
     fn annotations(&mut self, object: &dyn GraphObject, polymorphic: bool) {
-        for (key, raw) in object.additional_data().iter().filter(|(key, _)| key.starts_with('@')) {
+        for (key, raw) in object.additional_data().iter().filter(|(key, _)| annotates_object(key)) {
             if polymorphic && key == ODATA_TYPE {
                 let path = self.path.proto(Tail::Key(key));
                 self.violation(path, "\"@odata.type\" is written from the oneof case, not additional_data");
@@ -405,12 +339,12 @@ impl Writer {
     /// Writes the additional_data entries that are neither typed properties nor leading
     /// annotations; each is unknown data, under the policy, unless the type is open.
     fn unknown_properties(&mut self, object: &dyn GraphObject, info: &TypeInfo) {
-        let entries = object.additional_data().iter().filter(|(key, _)| !key.starts_with('@'));
+        let entries = object.additional_data().iter().filter(|(key, _)| !annotates_object(key));
         for (key, raw) in entries.filter(|(key, _)| info.find(key).is_none()) {
             let Some(raw) = self.checked_raw(key, raw) else {
                 continue;
             };
-            if !info.open && !key.contains('@') {
+            if !info.open && !is_annotation(key) {
                 let detail = ["property unknown to ", info.graph_name].concat();
                 let entry = self.entry(UnknownDataKind::Property, info.graph_name, key, key, detail);
                 if !self.keep_unknown(entry) {
@@ -425,16 +359,21 @@ impl Writer {
     /// Writes an object of a type this build does not know, all of it from additional_data.
     fn unknown(&mut self, object: &dyn GraphObject, name: &str) -> bool {
         let field = Tail::Field { case: "unknown", field: "odata_type" };
-        let name = name.strip_prefix('#').unwrap_or(name);
-        if name.is_empty() {
-            let path = self.path.proto(field);
-            self.violation(path, "required: the Graph type name, e.g. microsoft.graph.security.newResponseAction");
-            return false;
-        }
-        if name.starts_with('#') {
-            self.violation(self.path.proto(field), "more than one leading '#'");
-            return false;
-        }
+        let name = match type_name(name) {
+            Ok(name) => name,
+            Err(bad) => {
+                self.violation(
+                    self.path.proto(field),
+                    match bad {
+                        BadTypeName::Empty => {
+                            "required: the Graph type name, e.g. microsoft.graph.security.newResponseAction"
+                        }
+                        BadTypeName::MoreThanOneHash => "more than one leading '#'",
+                    },
+                );
+                return false;
+            }
+        };
         if let Some(known) = object.hierarchy().and_then(|h| h.get(name)) {
             let description = format!("{name} is a known type: use the case {}", known.case_name);
             self.violation(self.path.proto(field), description);
@@ -447,9 +386,9 @@ impl Writer {
         }
         self.out.push('{');
         self.key(ODATA_TYPE);
-        write_string(&mut self.out, &["#", name].concat());
+        write_string(&mut self.out, &type_value(name));
         self.annotations(object, true);
-        for (key, raw) in object.additional_data().iter().filter(|(key, _)| !key.starts_with('@')) {
+        for (key, raw) in object.additional_data().iter().filter(|(key, _)| !annotates_object(key)) {
             if let Some(raw) = self.checked_raw(key, raw) {
                 self.key(key);
                 self.out.push_str(raw);
@@ -463,10 +402,10 @@ impl Writer {
     /// Returns false when nothing was written.
     fn raw_property(&mut self, info: &TypeInfo, property: &PropertyInfo, value: Value<'_>, raw: &str) -> bool {
         let key = property.graph_name;
-        let Some(raw) = self.checked_raw(key, raw) else {
+        let Some((raw, judged)) = self.read_raw(key, raw, |s| judge(value, s, 1)) else {
             return true;
         };
-        let keep = match judge(value, &Raw::new(raw, 0)) {
+        let keep = match judged {
             Decoded::Typed => true,
             Decoded::Untyped { kind, detail } => {
                 let entry = self.entry(kind, info.graph_name, key, key, detail);
@@ -487,10 +426,21 @@ impl Writer {
 
     /// Validates a raw additional_data value; None (and a violation) if it is not one JSON value.
     fn checked_raw<'v>(&mut self, key: &str, raw: &'v str) -> Option<&'v str> {
+        self.read_raw(key, raw, |s| s.value(1)).map(|(value, _)| value)
+    }
+
+    /// Validates a raw additional_data value as `read` reads it; None (and a violation) if it is
+    /// not one JSON value.
+    fn read_raw<'v, T>(
+        &mut self,
+        key: &str,
+        raw: &'v str,
+        read: impl FnOnce(&mut Scanner<'v>) -> Result<T, SyntaxError>,
+    ) -> Option<(&'v str, T)> {
         // The value sits inside the containers of the path and its object.
         let budget = self.max_depth.saturating_sub(self.path.depth() + 1);
-        match json::single_value(raw, budget) {
-            Ok(value) => Some(value),
+        match json::read_single(raw, budget, read) {
+            Ok(read) => Some(read),
             Err(e) => {
                 let (line, column) = e.line_column(raw);
                 let at = if e.pointer.is_empty() { String::new() } else { format!(" at {}", e.pointer) };
