@@ -5,19 +5,16 @@
 //! reading that again gives the same actions.
 #![no_main]
 
-mod common;
-
-use common::check_refusal;
-
 use graphbridge_codec::{
     self as codec, Policy, json,
     pb::{FromGraphRequest, ToGraphRequest, TranslateStreamRequest, translate_stream_request::Request},
     translate::{self, Limits},
 };
+use graphbridge_testkit::{DEPTH, refusals::check_refusal};
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 
-const LIMITS: Limits = Limits { max_message_bytes: 1 << 20, max_json_depth: codec::DEFAULT_MAX_DEPTH };
+const LIMITS: Limits = Limits { max_message_bytes: 1 << 20, max_json_depth: DEPTH };
 
 /// A tight depth limit, so that additional_data values meet the limit often.
 const SHALLOW: Limits = Limits { max_json_depth: 4, ..LIMITS };
