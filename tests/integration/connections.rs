@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use graphbridge::pb::ToGraphRequest;
-use graphbridge_testkit::server::{TestServer, channel, closed_by_server, http_get};
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+use crate::support::server::{TestServer, channel, closed_by_server, http_get};
 
 /// The first bytes of the HTTP/2 client preface: enough to count as having spoken.
 const HALF_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n";

@@ -7,10 +7,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use graphbridge_testkit::{ISOLATE, child::TIMEOUT, fixtures::rule_fixture, json::parse_json as parse};
+use graphbridge_testkit::{ISOLATE, fixtures::rule_fixture, json::parse_json as parse};
 use serde_json::json;
 
-use crate::ISOLATE_PROTO_JSON;
+use crate::{ISOLATE_PROTO_JSON, support::child::TIMEOUT};
 
 /// Graph JSON with an unknown property ("x") on a known type.
 const ISOLATE_WITH_UNKNOWN: &str = r##"[{"@odata.type":"#microsoft.graph.security.isolateDeviceResponseAction","identifier":"deviceId","isolationType":"full","x":1}]"##;

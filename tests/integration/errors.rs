@@ -8,8 +8,9 @@ use graphbridge::pb::{
     BlockFileResponseAction, FileEntityIdentifier, FromGraphRequest, IsolateDeviceResponseAction, ResponseAction,
     ToGraphRequest, UnknownResponseAction, response_action::Action,
 };
-use graphbridge_testkit::server::{TestServer, violations};
 use tonic::Code;
+
+use crate::support::server::{TestServer, violations};
 
 fn action(action: Action, additional_data: &[(&str, &str)]) -> ResponseAction {
     let additional_data: BTreeMap<String, String> =

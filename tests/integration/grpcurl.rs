@@ -9,14 +9,13 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
-use graphbridge_testkit::{
-    ISOLATE,
-    child::{ChildServer as Server, TIMEOUT},
-    fixtures::rule_fixture,
-};
+use graphbridge_testkit::{ISOLATE, fixtures::rule_fixture};
 use serde_json::{Value, json};
 
-use crate::{GRAPHBRIDGE, ISOLATE_PROTO_JSON};
+use crate::{
+    ISOLATE_PROTO_JSON,
+    support::child::{ChildServer as Server, TIMEOUT},
+};
 
 /// grpcurl's path; a missing grpcurl fails the test rather than skipping it.
 fn grpcurl_path() -> PathBuf {
@@ -123,7 +122,7 @@ const SMALL_RULE: &str = r#"{
 
 #[test]
 fn list_shows_translator_and_health() {
-    let server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let stdout = grpcurl_ok(&[&server.api, "list"]);
     let services: Vec<&str> = stdout.lines().collect();
     for service in ["graphbridge.v1.Translator", "grpc.health.v1.Health"] {
@@ -133,7 +132,7 @@ fn list_shows_translator_and_health() {
 
 #[test]
 fn describe_response_action_shows_oneof_and_additional_data() {
-    let server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let stdout = grpcurl_ok(&[&server.api, "describe", "graphbridge.v1.ResponseAction"]);
     for expected in ["oneof action", "isolate_device", "unknown", "additional_data"] {
         assert!(stdout.contains(expected), "{expected:?} missing:\n{stdout}");
@@ -142,7 +141,7 @@ fn describe_response_action_shows_oneof_and_additional_data() {
 
 #[test]
 fn describe_translator_lists_the_rule_rpcs() {
-    let server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let stdout = grpcurl_ok(&[&server.api, "describe", "graphbridge.v1.Translator"]);
     for expected in [
         "rpc RuleToGraph ( .graphbridge.v1.RuleToGraphRequest ) returns ( .graphbridge.v1.RuleToGraphResponse );",
@@ -157,7 +156,7 @@ fn describe_translator_lists_the_rule_rpcs() {
 /// RuleToGraph as they are, give the fixture again.
 #[test]
 fn rule_from_graph_reads_a_fixture_given_on_stdin() {
-    let server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let fixture = rule_fixture("old-get");
     let responses = call_stdin(&server, "RuleFromGraph", &json!({ "json": fixture }).to_string());
     assert_eq!(responses.len(), 1, "{responses:#?}");
@@ -230,7 +229,7 @@ fn rule_from_graph_reads_a_fixture_given_on_stdin() {
 
 #[test]
 fn rule_to_graph_writes_a_rule_given_in_proto_json() {
-    let server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let request = format!(r#"{{"rule": {SMALL_RULE}}}"#);
     let written = graph_json(&call(&server, "RuleToGraph", &request));
     assert_eq!(
@@ -261,7 +260,7 @@ fn rule_to_graph_writes_a_rule_given_in_proto_json() {
 /// (snake_case) paths the server takes.
 #[test]
 fn rule_to_graph_with_an_update_mask_writes_a_patch_body() {
-    let server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let rule = r#"{"status": "DETECTION_RULE_STATUS_DISABLED", "schedule": {"frequency": "3600s"}}"#;
     let request = format!(r#"{{"rule": {rule}, "updateMask": {{"paths": ["status", "description"]}}}}"#);
     let written = graph_json(&call(&server, "RuleToGraph", &request));
@@ -299,7 +298,7 @@ fn rule_to_graph_with_an_update_mask_writes_a_patch_body() {
 /// grpcurl starts taking the string form (fullstorydev/grpcurl#393), update this test and the README.
 #[test]
 fn rule_to_graph_update_mask_pitfalls_with_grpcurl() {
-    let server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let method = "graphbridge.v1.Translator/RuleToGraph";
     let rule = r#"{"status": "DETECTION_RULE_STATUS_DISABLED"}"#;
 
@@ -321,7 +320,7 @@ fn rule_to_graph_update_mask_pitfalls_with_grpcurl() {
 
 #[test]
 fn to_graph_writes_graph_json() {
-    let server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let responses = call(&server, "ToGraph", &format!(r#"{{"actions":[{ISOLATE_PROTO_JSON}]}}"#));
     assert_eq!(responses.len(), 1);
     assert_eq!(responses[0]["json"].as_str(), Some(format!("[{ISOLATE}]").as_str()));
@@ -329,7 +328,7 @@ fn to_graph_writes_graph_json() {
 
 #[test]
 fn from_graph_reads_typed_action_and_reports_unknown_property() {
-    let server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let graph =
         r##"[{"@odata.type":"#microsoft.graph.security.blockFileResponseAction","identifier":"sha1","newProp":"x"}]"##;
     let request = json!({ "json": graph }).to_string();
@@ -352,7 +351,7 @@ fn from_graph_reads_typed_action_and_reports_unknown_property() {
 
 #[test]
 fn translate_stream_answers_each_item_with_its_id() {
-    let server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let request = format!(
         r#"{{"id":"a","toGraph":{{"actions":[{ISOLATE_PROTO_JSON}]}}}} {{"id":"b","fromGraph":{{"json":"not json"}}}}"#
     );
@@ -366,7 +365,7 @@ fn translate_stream_answers_each_item_with_its_id() {
 
 #[test]
 fn bad_to_graph_is_invalid_argument_with_decoded_bad_request() {
-    let server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let request = r#"{"actions":[{"isolateDevice":{"identifier":["DEVICE_ID_ENTITY_IDENTIFIER_DEVICE_ID"]}}]}"#;
     let out = grpcurl(&["-d", request, &server.api, "graphbridge.v1.Translator/ToGraph"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -383,14 +382,14 @@ fn bad_to_graph_is_invalid_argument_with_decoded_bad_request() {
 
 #[test]
 fn health_is_serving_on_api_port() {
-    let server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let stdout = grpcurl_ok(&[&server.api, "grpc.health.v1.Health/Check"]);
     assert_eq!(messages(&stdout), [json!({ "status": "SERVING" })]);
 }
 
 #[test]
 fn health_is_serving_on_admin_port() {
-    let server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let stdout = grpcurl_ok(&[&server.admin, "grpc.health.v1.Health/Check"]);
     assert_eq!(messages(&stdout), [json!({ "status": "SERVING" })]);
 }
@@ -398,7 +397,7 @@ fn health_is_serving_on_admin_port() {
 #[test]
 fn sigterm_exits_zero() {
     // Sent right after the `serving` line: the handler is installed before the ports are bound.
-    let mut server = Server::start(GRAPHBRIDGE, &[], &[]);
+    let mut server = Server::start(&[], &[]);
     let status = server.terminate();
     assert!(status.success(), "graphbridge exited with {status} on SIGTERM");
 }

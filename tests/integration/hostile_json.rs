@@ -17,9 +17,10 @@ use graphbridge_testkit::{
         odata_types_of_a_wrong_shape, odata_types_with_two_hashes, preview, single_action_nested_to_the_limit,
         wrong_types,
     },
-    server::{TestServer, assert_served_as_translated, from, serves, still_serves},
 };
 use tonic::Code;
+
+use crate::support::server::{TestServer, assert_served_as_translated, from, serves, still_serves};
 
 /// Every hostile FromGraph input under PRESERVE and REJECT, and every hostile ToGraph request,
 /// each followed by a normal call on the same connection.

@@ -10,12 +10,14 @@ use graphbridge::pb::{
     FromGraphRequest, ResponseAction, ToGraphRequest, TranslateStreamRequest, UnknownDataPolicy,
     response_action::Action, translate_stream_request::Request,
 };
-use graphbridge_testkit::{
-    ISOLATE, ISOLATE_TYPE, raw_grpc,
-    server::{TestServer, channel, from, serves, still_serves, violations},
-};
+use graphbridge_testkit::{ISOLATE, ISOLATE_TYPE};
 use prost::Message;
 use tonic::Code;
+
+use crate::support::{
+    raw_grpc,
+    server::{TestServer, channel, from, serves, still_serves, violations},
+};
 
 #[tokio::test]
 async fn oversize_messages_are_refused_and_the_server_goes_on() {

@@ -5,13 +5,15 @@
 use std::time::{Duration, Instant};
 
 use graphbridge::pb::{FromGraphResponse, TranslateStreamRequest, translate_stream_request::Request};
-use graphbridge_testkit::{
-    ISOLATE, h2,
-    server::{TestServer, channel, closed_by_server, from, http_get, still_serves},
-};
+use graphbridge_testkit::ISOLATE;
 use prost::Message;
 use tokio::{io::AsyncWriteExt, net::TcpStream};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+use crate::support::{
+    h2,
+    server::{TestServer, channel, closed_by_server, from, http_get, still_serves},
+};
 
 #[tokio::test]
 async fn streams_beyond_max_concurrent_streams_are_refused_and_the_connection_goes_on() {

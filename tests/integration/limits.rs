@@ -6,10 +6,11 @@ use graphbridge::pb::{
     BlockFileResponseAction, FromGraphRequest, ResponseAction, ToGraphRequest, TranslateStreamRequest,
     response_action::Action, translate_stream_request::Request,
 };
-use graphbridge_testkit::server::{TestServer, channel, http_get, still_serves};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+use crate::support::server::{TestServer, channel, http_get, still_serves};
 
 async fn health(addr: std::net::SocketAddr) -> ServingStatus {
     let mut client = HealthClient::new(channel(addr).await.expect("connect"));

@@ -5,9 +5,10 @@ use graphbridge::pb::{
     BlockFileResponseAction, FileEntityIdentifier, FromGraphRequest, ResponseAction, ToGraphRequest,
     response_action::Action, translator_client::TranslatorClient,
 };
-use graphbridge_testkit::child::{ChildServer as Server, TIMEOUT, serving_addresses};
 use serde_json::Value;
 use tonic::{Code, transport::Channel};
+
+use crate::support::child::{ChildServer as Server, TIMEOUT, serving_addresses};
 
 /// Placed in request bodies; a log line carrying it would be a leak of caller data.
 const MARKER: &str = "secret-body-marker-42";
@@ -24,7 +25,7 @@ fn json_session() -> Vec<Value> {
 
 /// `json_session`'s stderr lines as written.
 fn json_session_lines() -> Vec<String> {
-    let server = Server::start(crate::GRAPHBRIDGE, &["--log-format", "json"], &[("RUST_LOG", "debug")]);
+    let server = Server::start(&["--log-format", "json"], &[("RUST_LOG", "debug")]);
     let calls = async {
         let channel = Channel::from_shared(format!("http://{}", server.api))
             .expect("valid uri")
@@ -163,7 +164,7 @@ fn request_bodies_stay_out_of_info_and_above() {
 
 #[test]
 fn text_format_has_no_ansi_escapes_on_a_pipe() {
-    let server = Server::start(crate::GRAPHBRIDGE, &[], &[]);
+    let server = Server::start(&[], &[]);
     let lines = server.stop();
     assert!(lines.iter().any(|line| serving_addresses(line).is_some()), "{lines:#?}");
     let escaped: Vec<&String> = lines.iter().filter(|line| line.contains('\x1b')).collect();

@@ -19,6 +19,7 @@ mod overload;
 mod rules;
 mod shutdown;
 mod streaming;
+mod support;
 mod tls;
 mod translation;
 

@@ -1,7 +1,8 @@
 //! The admin port's HTTP side: /metrics reflects calls; /livez and /readyz answer.
 
 use graphbridge::pb::{FromGraphRequest, ToGraphRequest};
-use graphbridge_testkit::server::{TestServer, http_get};
+
+use crate::support::server::{TestServer, http_get};
 
 #[tokio::test]
 async fn metrics_count_calls_codes_bytes_and_unknown_data() {

@@ -4,10 +4,9 @@
 
 use graphbridge::pb::MigrateRuleRequest;
 use graphbridge_codec::translate::{self, Limits};
-use graphbridge_testkit::{
-    fixtures::rule_fixtures,
-    server::{TestServer, assert_served_as_translated},
-};
+use graphbridge_testkit::fixtures::rule_fixtures;
+
+use crate::support::server::{TestServer, assert_served_as_translated};
 
 /// Every fixture, the collection (refused) and the migrated ones included, compact and pretty;
 /// and JSON the codec refuses.

@@ -19,14 +19,14 @@ use graphbridge::pb::{
     FromGraphRequest, ToGraphRequest, TranslateStreamRequest, translate_stream_request::Request,
     translate_stream_response::Result as Outcome, translator_client::TranslatorClient,
 };
-use graphbridge_testkit::{
-    ISOLATE,
-    child::ChildServer,
-    isolate_action,
-    server::{channel, http_get},
-};
+use graphbridge_testkit::{ISOLATE, isolate_action};
 use tonic::{Code, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+use crate::support::{
+    child::ChildServer,
+    server::{channel, http_get},
+};
 
 const MIB: u64 = 1024 * 1024;
 /// The container memory limit the defaults are sized for (RELIABILITY.md, "Overload").
@@ -137,7 +137,7 @@ async fn overload_with_the_defaults() {
 async fn overload_sheds_keeps_health_and_recovers_at_once(flags: &[&str]) {
     const CONNECTIONS: usize = 8;
     const CALLS: usize = 200;
-    let mut server = ChildServer::start(crate::GRAPHBRIDGE, flags, &[]);
+    let mut server = ChildServer::start(flags, &[]);
     let (api, admin, pid) = (server.api_addr(), server.admin_addr(), server.pid());
     let idle = memory(pid).0;
     // ~400 KB: over the inline threshold, so these run on the blocking pool and take a while;
@@ -222,7 +222,7 @@ async fn soak() {
     let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let seconds = env("SOAK_SECONDS", 60);
     let sample_every = Duration::from_secs(env("SOAK_SAMPLE_SECONDS", 5).max(1));
-    let mut server = ChildServer::start(crate::GRAPHBRIDGE, &["--max-concurrent-requests", "8"], &[]);
+    let mut server = ChildServer::start(&["--max-concurrent-requests", "8"], &[]);
     let (api, admin, pid) = (server.api_addr(), server.admin_addr(), server.pid());
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let counts: Arc<[AtomicU64; 5]> = Arc::new(Default::default()); // ok, shed, invalid, stream items, unexpected

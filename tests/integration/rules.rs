@@ -7,12 +7,11 @@ use graphbridge::pb::{
     AlertTemplate, DetectionAction, DetectionRule, RuleFromGraphRequest, RuleToGraphRequest, UnknownDataPolicy,
 };
 use graphbridge_codec::translate::{self, Limits};
-use graphbridge_testkit::{
-    fixtures::{minimal_rule, rule_fixtures},
-    server::{TestServer, assert_served_as_translated, violations},
-};
+use graphbridge_testkit::fixtures::{minimal_rule, rule_fixtures};
 use prost_types::FieldMask;
 use tonic::Code;
+
+use crate::support::server::{TestServer, assert_served_as_translated, violations};
 
 /// Every fixture (create, get, update bodies of both shapes, a collection) read under every
 /// policy, then written back with the mask read and without, compact and pretty; and requests the

@@ -7,15 +7,15 @@ use graphbridge::pb::{
     FromGraphRequest, ToGraphRequest, TranslateStreamRequest, translate_stream_request::Request,
     translator_client::TranslatorClient,
 };
-use graphbridge_testkit::{
-    ISOLATE,
-    child::ChildServer,
-    isolate_action,
-    server::{channel, http_get},
-};
+use graphbridge_testkit::{ISOLATE, isolate_action};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+use crate::support::{
+    child::ChildServer,
+    server::{channel, http_get},
+};
 
 /// What one client saw: answers that were correct, and the code that finally stopped it.
 struct Outcome {
@@ -53,7 +53,7 @@ async fn steady_client(api: std::net::SocketAddr) -> Outcome {
 async fn sigterm_under_load_loses_no_accepted_call_and_exits_zero() {
     // Debug logs have one line per answered request: the server's own count of accepted calls.
     let flags = ["--prestop-delay", "300ms", "--drain-timeout", "5s", "--log-format", "json"];
-    let mut server = ChildServer::start(crate::GRAPHBRIDGE, &flags, &[("RUST_LOG", "graphbridge=debug")]);
+    let mut server = ChildServer::start(&flags, &[("RUST_LOG", "graphbridge=debug")]);
     let (api, admin) = (server.api_addr(), server.admin_addr());
     let clients: Vec<_> = (0..6).map(|_| tokio::spawn(steady_client(api))).collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -101,7 +101,7 @@ async fn sigterm_under_load_loses_no_accepted_call_and_exits_zero() {
 
 #[tokio::test]
 async fn a_hung_client_does_not_hold_the_exit_past_the_drain_timeout() {
-    let mut server = ChildServer::start(crate::GRAPHBRIDGE, &["--drain-timeout", "1s"], &[]);
+    let mut server = ChildServer::start(&["--drain-timeout", "1s"], &[]);
     let api = server.api_addr();
     // A TCP client that never sends the HTTP/2 preface, and a Watch stream that never ends.
     let _silent = tokio::net::TcpStream::connect(api).await.expect("connect");
@@ -121,7 +121,7 @@ async fn a_hung_client_does_not_hold_the_exit_past_the_drain_timeout() {
 
 #[tokio::test]
 async fn an_open_stream_ends_cleanly_at_shutdown_without_waiting_for_the_deadline() {
-    let mut server = ChildServer::start(crate::GRAPHBRIDGE, &["--drain-timeout", "10s"], &[]);
+    let mut server = ChildServer::start(&["--drain-timeout", "10s"], &[]);
     let mut client = TranslatorClient::new(channel(server.api_addr()).await.expect("connect"));
     let (items, inbound) = tokio::sync::mpsc::channel(4);
     let mut answers = client.translate_stream(ReceiverStream::new(inbound)).await.unwrap().into_inner();

@@ -4,9 +4,10 @@ use graphbridge::pb::{
     FromGraphRequest, ToGraphRequest, TranslateStreamRequest, translate_stream_request::Request,
     translate_stream_response::Result as Outcome,
 };
-use graphbridge_testkit::server::TestServer;
 use tonic::Code;
 use tonic_types::pb::BadRequest;
+
+use crate::support::server::TestServer;
 
 fn item(id: &str, request: Option<Request>) -> TranslateStreamRequest {
     TranslateStreamRequest { id: id.into(), request }

@@ -7,11 +7,12 @@ use graphbridge::{
     cli::serve::Sidecar,
     pb::{ToGraphRequest, ToGraphResponse, translator_client::TranslatorClient},
 };
-use graphbridge_testkit::server::{TestServer, channel, config};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose};
 use tempfile::TempDir;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+use crate::support::server::{TestServer, channel, config};
 
 /// Bounds every connect and call: a refused handshake must fail, never hang.
 const TIMEOUT: Duration = Duration::from_secs(5);

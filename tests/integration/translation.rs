@@ -4,10 +4,9 @@
 
 use graphbridge::pb::{FromGraphRequest, ToGraphRequest, UnknownDataPolicy};
 use graphbridge_codec::translate::{self, Limits};
-use graphbridge_testkit::{
-    ISOLATE,
-    server::{TestServer, assert_served_as_translated},
-};
+use graphbridge_testkit::ISOLATE;
+
+use crate::support::server::{TestServer, assert_served_as_translated};
 
 #[tokio::test]
 async fn the_unary_calls_answer_what_the_codec_translates() {

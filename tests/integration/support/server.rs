@@ -11,10 +11,9 @@ use graphbridge::{
     pb::translator_client::TranslatorClient,
 };
 use graphbridge_codec::translate::TranslateError;
+use graphbridge_testkit::{ISOLATE, refusals};
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::{Code, Status, transport::Channel};
-
-use crate::{ISOLATE, refusals};
 
 pub struct TestServer {
     pub api: SocketAddr,

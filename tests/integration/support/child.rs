@@ -24,11 +24,10 @@ pub struct ChildServer {
 }
 
 impl ChildServer {
-    /// Starts `binary serve` (the tests pass `env!("CARGO_BIN_EXE_graphbridge")`, which only an
-    /// integration test of the package knows) on ephemeral ports with `extra` flags and `env`
-    /// (nothing of the test's own RUST_LOG), and waits for the `serving` line, in either log format.
-    pub fn start(binary: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(binary)
+    /// Starts `graphbridge serve` on ephemeral ports with `extra` flags and `env` (nothing of the
+    /// test's own RUST_LOG), and waits for the `serving` line, in either log format.
+    pub fn start(extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(crate::GRAPHBRIDGE)
             .args(["serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
             .args(extra)
             .env_remove("RUST_LOG")
