@@ -3,10 +3,7 @@
 //! count: `cargo bench --bench load_frames -- DIR`. Without DIR (as under a plain `cargo bench`)
 //! it writes nothing.
 //!
-//! The ToGraph and FromGraph payloads are the 16 seed actions of `benches/codec.rs`.
-
-#[path = "../crates/codec/benches/common/mod.rs"]
-mod common;
+//! The ToGraph and FromGraph payloads are the 16 seed actions of `crates/codec/benches/codec.rs`.
 
 use std::{fs, path::PathBuf};
 
@@ -14,6 +11,7 @@ use graphbridge_codec::{
     self as codec, Policy,
     pb::{FromGraphRequest, FromGraphResponse, ToGraphResponse},
 };
+use graphbridge_testkit::{DEPTH, payloads::payloads};
 use prost::Message;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse, health_check_response::ServingStatus};
 
@@ -34,11 +32,11 @@ fn main() {
         return;
     };
     fs::create_dir_all(&dir).expect("output directory");
-    let payload = common::payloads().into_iter().find(|p| p.name == "seed16").expect("the seed16 payload");
+    let payload = payloads().into_iter().find(|p| p.name == "seed16").expect("the seed16 payload");
 
-    let written = codec::to_graph(&payload.to_graph_request.actions, Policy::Preserve, false, common::DEPTH)
-        .expect("valid actions");
-    let read = codec::from_graph(&payload.graph_json, Policy::Preserve, common::DEPTH).expect("valid Graph JSON");
+    let written =
+        codec::to_graph(&payload.to_graph_request.actions, Policy::Preserve, false, DEPTH).expect("valid actions");
+    let read = codec::from_graph(&payload.graph_json, Policy::Preserve, DEPTH).expect("valid Graph JSON");
     let files: [(&str, Vec<u8>); 6] = [
         ("health.req", frame(&HealthCheckRequest::default())),
         ("health.resp", frame(&HealthCheckResponse { status: ServingStatus::Serving.into() })),

@@ -19,21 +19,25 @@ use std::{
 use graphbridge_codec::{
     self as codec, Policy,
     pb::{
-        AlertSeverity, AlertTemplate, DetectionAction, DetectionRule, DetectionRuleStatus, FromGraphRequest,
-        ImpactedAsset, ImpactedDeviceAsset, QueryCondition, ResponseAction, RuleFromGraphRequest, RuleSchedule,
-        RuleToGraphRequest, ToGraphRequest, TranslateStreamRequest, UnknownImpactedAsset, UnknownResponseAction,
-        impacted_asset, response_action::Action, translate_stream_request::Request,
+        AlertSeverity, DetectionRule, DetectionRuleStatus, FromGraphRequest, ImpactedAsset, ImpactedDeviceAsset,
+        ResponseAction, RuleFromGraphRequest, RuleToGraphRequest, ToGraphRequest, TranslateStreamRequest,
+        UnknownImpactedAsset, UnknownResponseAction, impacted_asset, response_action::Action,
+        translate_stream_request::Request,
     },
-    schema::{ENUMS, GraphObject, GraphType, Slot, TypeInfo, TypeVisitor},
+    schema::ENUMS,
+};
+use graphbridge_testkit::{
+    DEPTH,
+    fixtures::{minimal_rule, rule_fixtures},
+    schema::{Holds, Step, reachable_from_rule, response_actions, sentinel, writable},
 };
 use prost::Message;
 use prost_types::{Duration, FieldMask, Timestamp};
 
-const DEPTH: usize = codec::DEFAULT_MAX_DEPTH;
-
+/// What a response action's property holds, as the seeds need it.
 #[derive(Clone)]
 enum Kind {
-    /// Writable members (the sentinel last is left out) and the sentinel.
+    /// Writable members (the sentinel left out) and the sentinel.
     Flags(Vec<&'static str>, &'static str),
     Enum(Vec<&'static str>, &'static str),
     Strings,
@@ -46,38 +50,39 @@ struct Type {
     properties: Vec<(&'static str, Kind)>,
 }
 
-struct Describe;
-
-impl TypeVisitor for Describe {
-    type Output = Type;
-
-    fn visit<M: GraphType>(self, _: fn(M) -> Action) -> Type {
-        let members = |s: &'static graphbridge_codec::schema::EnumSchema| {
-            let writable = s.members.iter().filter(|m| !m.is_sentinel()).map(|m| m.graph_name).collect();
-            let sentinel = s.members.iter().find(|m| m.is_sentinel()).map_or("unknownFutureValue", |m| m.graph_name);
-            (writable, sentinel)
-        };
-        let properties = M::PROPERTIES
-            .iter()
-            .map(|p| {
-                let kind = match (p.get_mut)(&mut M::default()) {
-                    Slot::Flags(schema, _) => {
-                        let (w, s) = members(schema);
-                        Kind::Flags(w, s)
-                    }
-                    Slot::Enum(schema, _) => {
-                        let (w, s) = members(schema);
-                        Kind::Enum(w, s)
-                    }
-                    Slot::Strings(_) => Kind::Strings,
-                    Slot::String(_) => Kind::String,
-                    _ => panic!("{}.{}: response actions hold enums and strings only", M::GRAPH_NAME, p.graph_name),
-                };
-                (p.graph_name, kind)
-            })
-            .collect();
-        Type { odata_type: M::ODATA_TYPE, graph_name: M::GRAPH_NAME, properties }
-    }
+/// The response actions, sorted by qualified name.
+fn types() -> Vec<Type> {
+    let members = |schema| (writable(schema).map(|m| m.graph_name).collect(), sentinel(schema).graph_name);
+    response_actions()
+        .iter()
+        .map(|(_, node)| {
+            let info = node.info;
+            let properties = info
+                .properties
+                .iter()
+                .zip(&node.holds)
+                .map(|(p, holds)| {
+                    let kind = match *holds {
+                        Holds::Flags(schema) => {
+                            let (w, s) = members(schema);
+                            Kind::Flags(w, s)
+                        }
+                        Holds::Enum(schema) => {
+                            let (w, s) = members(schema);
+                            Kind::Enum(w, s)
+                        }
+                        Holds::Strings => Kind::Strings,
+                        Holds::String => Kind::String,
+                        _ => {
+                            panic!("{}.{}: response actions hold enums and strings only", info.graph_name, p.graph_name)
+                        }
+                    };
+                    (p.graph_name, kind)
+                })
+                .collect();
+            Type { odata_type: info.odata_type, graph_name: info.graph_name, properties }
+        })
+        .collect()
 }
 
 fn string(s: &str) -> String {
@@ -156,7 +161,7 @@ fn variants(t: &Type) -> Vec<(String, String)> {
 }
 
 fn seeds() -> Vec<(String, String)> {
-    let types: Vec<Type> = Action::KNOWN_TYPES.iter().map(|n| Action::with_type(n, Describe).expect("known")).collect();
+    let types = types();
     let mut seeds: Vec<(String, String)> = types.iter().flat_map(variants).collect();
     // Every type in one array, compact and pretty.
     let all: Vec<String> = types
@@ -332,23 +337,6 @@ fn proto_seeds(json_seeds: &[(String, String)]) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// The detection-rule fixtures (tests/fixtures/rules/*.json), by file stem, sorted.
-fn rule_fixtures() -> Vec<(String, String)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/rules");
-    let mut fixtures: Vec<(String, String)> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "json"))
-        .map(|path| {
-            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-            (stem, fs::read_to_string(&path).unwrap())
-        })
-        .collect();
-    fixtures.sort();
-    assert_eq!(fixtures.len(), 10, "tests/fixtures/rules/: 7 fixtures and 3 migrations");
-    fixtures
-}
-
 /// Small hostile rule documents RuleFromGraph reads (each is checked to be accepted).
 fn rule_variants() -> Vec<(String, String)> {
     let deep = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
@@ -437,27 +425,9 @@ fn rule_malformed() -> Vec<(String, String)> {
     .collect()
 }
 
+/// A small create body with an id and a status.
 fn small_rule() -> DetectionRule {
-    DetectionRule {
-        id: "encoded-powershell".into(),
-        display_name: "Encoded PowerShell".into(),
-        status: DetectionRuleStatus::Enabled.into(),
-        query_condition: Some(QueryCondition {
-            query_text: "DeviceProcessEvents | take 1".into(),
-            ..Default::default()
-        }),
-        schedule: Some(RuleSchedule { frequency: Some(Duration { seconds: 3600, nanos: 0 }), ..Default::default() }),
-        detection_action: Some(DetectionAction {
-            alert_template: Some(AlertTemplate {
-                title: "Encoded PowerShell".into(),
-                description: "A process ran encoded PowerShell.".into(),
-                severity: AlertSeverity::Medium.into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    DetectionRule { id: "encoded-powershell".into(), status: DetectionRuleStatus::Enabled.into(), ..minimal_rule() }
 }
 
 fn mask(paths: &[&str]) -> Option<FieldMask> {
@@ -614,19 +584,12 @@ fn rule_words(words: &mut BTreeSet<String>) {
     for (_, json) in rule_fixtures() {
         keys(&serde_json::from_str(&json).unwrap(), words);
     }
-    fn walk(info: &'static TypeInfo, words: &mut BTreeSet<String>) {
-        for property in info.properties {
-            words.insert(format!("\"{}\"", property.graph_name));
-            if let Some(object) = property.object {
-                walk(object, words);
-            }
+    for reached in reachable_from_rule() {
+        if let Some(Step::Item(_, Some(qualified_name))) = reached.path.last() {
+            words.insert(format!("#{qualified_name}"));
         }
-    }
-    walk(&<DetectionRule as GraphType>::INFO, words);
-    if let Some(hierarchy) = ImpactedAsset::default().hierarchy() {
-        for (name, info) in hierarchy.known {
-            words.insert(format!("#{name}"));
-            walk(info, words);
+        for property in reached.node.info.properties {
+            words.insert(format!("\"{}\"", property.graph_name));
         }
     }
     // "value" bare too: a key of additional_data in the protobuf target.
@@ -647,11 +610,10 @@ fn rule_words(words: &mut BTreeSet<String>) {
 /// libFuzzer dictionary: Graph names from the schema and JSON tokens.
 fn dictionary() -> String {
     let mut words = BTreeSet::new();
-    for name in Action::KNOWN_TYPES {
+    for (name, node) in response_actions() {
         words.insert(format!("#{name}"));
-        let t = Action::with_type(name, Describe).unwrap();
-        for (p, _) in &t.properties {
-            words.insert(format!("\"{p}\""));
+        for property in node.info.properties {
+            words.insert(format!("\"{}\"", property.graph_name));
         }
     }
     for schema in ENUMS {
@@ -698,6 +660,7 @@ fn dictionary() -> String {
 }
 
 fn main() {
+    assert_eq!(rule_fixtures().len(), 10, "tests/fixtures/rules/: 7 fixtures and 3 migrations");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let seeds_dir = root.join("seeds");
     let _ = fs::remove_dir_all(&seeds_dir);

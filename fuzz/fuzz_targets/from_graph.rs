@@ -12,9 +12,10 @@ use graphbridge_codec::{
     self as codec, Error, FromGraph, Policy,
     pb::{UnknownData, UnknownDataKind},
 };
+use graphbridge_testkit::{DEPTH, refusals::check_error};
 use libfuzzer_sys::fuzz_target;
 
-const DEPTHS: [usize; 2] = [4, codec::DEFAULT_MAX_DEPTH];
+const DEPTHS: [usize; 2] = [4, DEPTH];
 
 fuzz_target!(|data: &[u8]| {
     let Ok(json) = std::str::from_utf8(data) else { return };
@@ -53,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
         if let Some(Ok(read)) = &shallow {
             assert_eq!(preserve.as_ref().ok(), Some(read), "a larger depth limit read differently");
         }
-        if depth == codec::DEFAULT_MAX_DEPTH {
+        if depth == DEPTH {
             differential(json, &preserve);
         }
         shallow = Some(preserve);
@@ -66,17 +67,6 @@ fn is_unknown(entry: &UnknownData) -> bool {
 
 fn as_dropped(entry: &UnknownData) -> UnknownData {
     UnknownData { dropped: entry.dropped || is_unknown(entry), ..entry.clone() }
-}
-
-/// Renders the error as the service would: message and located violations.
-fn check_error(error: &Error) {
-    let _ = error.to_string();
-    let violations = error.violations();
-    assert!(!violations.is_empty(), "an error without a violation");
-    if let Error::Syntax { line, column, field, .. } = error {
-        assert!(*line >= 1 && *column >= 1, "line/column are 1-based");
-        assert!(field.starts_with("json"), "{field}");
-    }
 }
 
 fn differential(json: &str, read: &Result<FromGraph, Error>) {

@@ -1,12 +1,10 @@
-//! FromGraph -> ToGraph -> FromGraph is a fixed point (SPEC §2.3): for any UTF-8 input that
+//! FromGraph -> ToGraph -> FromGraph is a fixed point: for any UTF-8 input that
 //! FromGraph accepts under PRESERVE, ToGraph of the result succeeds (compact and pretty), FromGraph
 //! of that output gives the same actions, and nothing is lost on the way: every input property
 //! is in the output (a `null` known property may be left out, as null means absent), nothing is
 //! added, and every value kept in additional_data comes back byte for byte. The one refusal
 //! allowed: an action without a required property (FromGraph is lenient, ToGraph is strict).
 #![no_main]
-
-mod common;
 
 use std::borrow::Cow;
 
@@ -15,9 +13,10 @@ use graphbridge_codec::{
     json::{JsonType, Raw, Scanner},
     pb::{ResponseAction, response_action::Action},
 };
+use graphbridge_testkit::{DEPTH, json::minified};
 use libfuzzer_sys::fuzz_target;
 
-const DEPTHS: [usize; 2] = [5, codec::DEFAULT_MAX_DEPTH];
+const DEPTHS: [usize; 2] = [5, DEPTH];
 
 fuzz_target!(|data: &[u8]| {
     let Ok(json) = std::str::from_utf8(data) else { return };
@@ -57,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
 fn minified_values(actions: &[ResponseAction]) -> Vec<ResponseAction> {
     let mut actions = actions.to_vec();
     for action in &mut actions {
-        action.additional_data.values_mut().for_each(|v| *v = common::minified(v));
+        action.additional_data.values_mut().for_each(|v| *v = minified(v));
     }
     actions
 }

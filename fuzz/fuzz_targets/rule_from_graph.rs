@@ -12,19 +12,17 @@
 //! - an OData collection: each rule, written alone without a mask, reads back as the same rule.
 #![no_main]
 
-mod common;
-
 use std::borrow::Cow;
 
-use common::minified;
 use graphbridge_codec::{
     self as codec, Error, Policy, RulesFromGraph,
     json::{JsonType, Raw, Scanner},
     pb::DetectionRule,
 };
+use graphbridge_testkit::{DEPTH, json::minified, refusals::check_error};
 use libfuzzer_sys::fuzz_target;
 
-const DEPTHS: [usize; 2] = [6, codec::DEFAULT_MAX_DEPTH];
+const DEPTHS: [usize; 2] = [6, DEPTH];
 const POLICIES: [Policy; 3] = [Policy::Preserve, Policy::Drop, Policy::Reject];
 
 fuzz_target!(|data: &[u8]| {
@@ -68,16 +66,6 @@ fuzz_target!(|data: &[u8]| {
         shallow = Some(preserve);
     }
 });
-
-/// Renders the error as the service would: message, violations, status.
-fn check_error(error: &Error) {
-    let _ = error.to_string();
-    assert!(!error.violations().is_empty(), "an error without a violation");
-    if let Error::Syntax { line, column, field, .. } = error {
-        assert!(*line >= 1 && *column >= 1, "line/column are 1-based");
-        assert!(field.starts_with("json"), "{field}");
-    }
-}
 
 fn round_trip(json: &str, read: &RulesFromGraph, policy: Policy, depth: usize) {
     if read.collection.is_some() {

@@ -5,19 +5,16 @@
 //! writing what was read with the mask it returned, then reading that again, gives the same rule.
 #![no_main]
 
-mod common;
-
-use common::check_refusal;
-
 use graphbridge_codec::{
     self as codec, Policy, json,
     pb::{RuleFromGraphRequest, RuleToGraphRequest},
     translate::{self, Limits},
 };
+use graphbridge_testkit::{DEPTH, refusals::check_refusal};
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 
-const LIMITS: Limits = Limits { max_message_bytes: 1 << 20, max_json_depth: codec::DEFAULT_MAX_DEPTH };
+const LIMITS: Limits = Limits { max_message_bytes: 1 << 20, max_json_depth: DEPTH };
 
 /// A tight depth limit, so that nested objects and additional_data values meet the limit often
 /// (a rule's own objects nest 6 deep: rule, detectionAction, alertTemplate, entityMappings, list, item).

@@ -5,19 +5,16 @@
 //! reading that again gives the same actions.
 #![no_main]
 
-mod common;
-
-use common::check_refusal;
-
 use graphbridge_codec::{
     self as codec, Policy, json,
     pb::{FromGraphRequest, ToGraphRequest, TranslateStreamRequest, translate_stream_request::Request},
     translate::{self, Limits},
 };
+use graphbridge_testkit::{DEPTH, refusals::check_refusal};
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 
-const LIMITS: Limits = Limits { max_message_bytes: 1 << 20, max_json_depth: codec::DEFAULT_MAX_DEPTH };
+const LIMITS: Limits = Limits { max_message_bytes: 1 << 20, max_json_depth: DEPTH };
 
 /// A tight depth limit, so that additional_data values meet the limit often.
 const SHALLOW: Limits = Limits { max_json_depth: 4, ..LIMITS };
@@ -33,10 +30,22 @@ fuzz_target!(|data: &[u8]| {
         match &item.request {
             Some(Request::ToGraph(request)) => to_graph(request),
             Some(Request::FromGraph(request)) => from_graph(request),
+            // Rule items are served by the same functions as their unary RPCs, which the
+            // rule_to_graph_request target exercises in depth; here, only that they never panic
+            // and every refusal is located.
+            Some(Request::RuleToGraph(request)) => served(translate::rule_to_graph(&LIMITS, request)),
+            Some(Request::RuleFromGraph(request)) => served(translate::rule_from_graph(&LIMITS, request)),
+            Some(Request::MigrateRule(request)) => served(translate::migrate_rule(&LIMITS, request)),
             None => {}
         }
     }
 });
+
+fn served<T>(result: Result<T, translate::TranslateError>) {
+    if let Err(error) = result {
+        check_refusal(&error);
+    }
+}
 
 fn from_graph(request: &FromGraphRequest) {
     for limits in [LIMITS, SHALLOW] {

@@ -3,18 +3,20 @@
 //!
 //! `cargo bench --bench allocs` prints one table (no timing: the counts are exact and stable).
 
-mod common;
-
 use std::{
     alloc::{GlobalAlloc, Layout, System},
     hint::black_box,
     sync::atomic::{AtomicU64, Ordering::Relaxed},
 };
 
-use common::{Payload, payloads, reflect_message};
 use graphbridge_codec::{
     self as codec, Policy,
     pb::{FromGraphResponse, ToGraphRequest, ToGraphResponse},
+};
+use graphbridge_testkit::{
+    DEPTH,
+    baselines::{from_graph_proto_json, from_proto_json, reflect_message, serde_value_roundtrip, to_proto_json},
+    payloads::{Payload, payloads},
 };
 use prost::Message;
 
@@ -71,7 +73,7 @@ fn row(direction: &str, payload: &Payload, what: &str, (allocations, bytes): (u6
 }
 
 fn to_graph(actions: &[graphbridge_codec::pb::ResponseAction]) -> codec::ToGraph {
-    codec::to_graph(actions, Policy::Preserve, false, common::DEPTH).expect("valid")
+    codec::to_graph(actions, Policy::Preserve, false, DEPTH).expect("valid")
 }
 
 fn main() {
@@ -83,7 +85,8 @@ fn main() {
         "direction", "payload", "bench", "allocs", "per action", "bytes/action"
     );
     for payload in payloads() {
-        let Payload { to_graph_request, to_graph_bytes, graph_json, proto_json, .. } = &payload;
+        let Payload { to_graph_request, to_graph_bytes, graph_json, .. } = &payload;
+        let proto_json = &from_graph_proto_json(&payload);
         row(
             "to_graph",
             &payload,
@@ -95,10 +98,10 @@ fn main() {
             }),
         );
         row("to_graph", &payload, "graphbridge_codec", count(|| to_graph(&to_graph_request.actions)));
-        row("to_graph", &payload, "serde_value", count(|| common::serde_value_roundtrip(graph_json)));
-        row("to_graph", &payload, "prost_reflect", count(|| common::to_proto_json(&to_descriptor, to_graph_bytes)));
+        row("to_graph", &payload, "serde_value", count(|| serde_value_roundtrip(graph_json)));
+        row("to_graph", &payload, "prost_reflect", count(|| to_proto_json(&to_descriptor, to_graph_bytes)));
 
-        let from_graph = || codec::from_graph(graph_json, Policy::Preserve, common::DEPTH).expect("valid");
+        let from_graph = || codec::from_graph(graph_json, Policy::Preserve, DEPTH).expect("valid");
         row(
             "from_graph",
             &payload,
@@ -115,6 +118,6 @@ fn main() {
             "serde_value_parse",
             count(|| serde_json::from_str::<serde_json::Value>(graph_json).expect("valid")),
         );
-        row("from_graph", &payload, "prost_reflect", count(|| common::from_proto_json(&from_descriptor, proto_json)));
+        row("from_graph", &payload, "prost_reflect", count(|| from_proto_json(&from_descriptor, proto_json)));
     }
 }

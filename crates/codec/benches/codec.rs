@@ -11,19 +11,22 @@
 //!
 //! `cargo bench --bench codec` (filter: `cargo bench --bench codec -- from_graph/seed16`).
 
-mod common;
-
 // The binary's allocator, so the benches time what the service does (the baselines run on it too).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::hint::black_box;
 
-use common::{Payload, payloads, reflect_message};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use graphbridge_codec::{
     self as codec, Policy,
     pb::{FromGraphResponse, RuleFromGraphResponse, RuleToGraphRequest, ToGraphRequest, ToGraphResponse},
+};
+use graphbridge_testkit::{
+    DEPTH,
+    baselines::{from_graph_proto_json, from_proto_json, reflect_message, serde_value_roundtrip, to_proto_json},
+    fixtures::rule_fixture,
+    payloads::{Payload, payloads},
 };
 use prost::Message;
 
@@ -36,18 +39,15 @@ fn to_graph(c: &mut Criterion) {
         group.bench_function("graphbridge", |b| {
             b.iter(|| {
                 let request = ToGraphRequest::decode(black_box(to_graph_bytes.as_slice())).expect("valid request");
-                let written =
-                    codec::to_graph(&request.actions, Policy::Preserve, false, common::DEPTH).expect("valid actions");
+                let written = codec::to_graph(&request.actions, Policy::Preserve, false, DEPTH).expect("valid actions");
                 ToGraphResponse { json: written.json, unknown_data: written.unknown_data }
             })
         });
         group.bench_function("graphbridge_codec", |b| {
-            b.iter(|| codec::to_graph(black_box(&to_graph_request.actions), Policy::Preserve, false, common::DEPTH))
+            b.iter(|| codec::to_graph(black_box(&to_graph_request.actions), Policy::Preserve, false, DEPTH))
         });
-        group.bench_function("serde_value", |b| b.iter(|| common::serde_value_roundtrip(black_box(graph_json))));
-        group.bench_function("prost_reflect", |b| {
-            b.iter(|| common::to_proto_json(&descriptor, black_box(to_graph_bytes)))
-        });
+        group.bench_function("serde_value", |b| b.iter(|| serde_value_roundtrip(black_box(graph_json))));
+        group.bench_function("prost_reflect", |b| b.iter(|| to_proto_json(&descriptor, black_box(to_graph_bytes))));
         group.finish();
     }
 }
@@ -57,23 +57,22 @@ fn from_graph(c: &mut Criterion) {
     for payload in payloads() {
         let mut group = c.benchmark_group(format!("from_graph/{}", payload.name));
         group.throughput(Throughput::Bytes(payload.graph_json.len() as u64));
-        let Payload { graph_json, proto_json, .. } = &payload;
+        let Payload { graph_json, .. } = &payload;
+        let proto_json = &from_graph_proto_json(&payload);
         group.bench_function("graphbridge", |b| {
             b.iter(|| {
-                let read = codec::from_graph(black_box(graph_json), Policy::Preserve, common::DEPTH).expect("valid");
+                let read = codec::from_graph(black_box(graph_json), Policy::Preserve, DEPTH).expect("valid");
                 FromGraphResponse { actions: read.actions, unknown_data: read.unknown_data }.encode_to_vec()
             })
         });
         group.bench_function("graphbridge_codec", |b| {
-            b.iter(|| codec::from_graph(black_box(graph_json), Policy::Preserve, common::DEPTH))
+            b.iter(|| codec::from_graph(black_box(graph_json), Policy::Preserve, DEPTH))
         });
         group.bench_function("serde_value_parse", |b| {
             b.iter(|| serde_json::from_str::<serde_json::Value>(black_box(graph_json)).expect("valid JSON"))
         });
-        group.bench_function("serde_value", |b| b.iter(|| common::serde_value_roundtrip(black_box(graph_json))));
-        group.bench_function("prost_reflect", |b| {
-            b.iter(|| common::from_proto_json(&descriptor, black_box(proto_json)))
-        });
+        group.bench_function("serde_value", |b| b.iter(|| serde_value_roundtrip(black_box(graph_json))));
+        group.bench_function("prost_reflect", |b| b.iter(|| from_proto_json(&descriptor, black_box(proto_json))));
         group.finish();
     }
 }
@@ -84,17 +83,14 @@ fn rules(c: &mut Criterion) {
     let request_descriptor = reflect_message("graphbridge.v1.RuleToGraphRequest");
     let response_descriptor = reflect_message("graphbridge.v1.RuleFromGraphResponse");
     for name in ["old-get", "new-get"] {
-        let path = format!("{}/../../tests/fixtures/rules/{name}.json", env!("CARGO_MANIFEST_DIR"));
-        let graph_json = serde_json::to_string(
-            &serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&path).expect("fixture"))
-                .expect("valid JSON"),
-        )
-        .expect("compact");
-        let read = codec::rules_from_graph(&graph_json, Policy::Preserve, common::DEPTH).expect("valid rule");
+        let graph_json =
+            serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&rule_fixture(name)).expect("valid JSON"))
+                .expect("compact");
+        let read = codec::rules_from_graph(&graph_json, Policy::Preserve, DEPTH).expect("valid rule");
         let request = RuleToGraphRequest { rule: read.rules.first().cloned(), ..Default::default() };
         let request_bytes = request.encode_to_vec();
         let response = RuleFromGraphResponse { rules: read.rules, ..Default::default() };
-        let proto_json = common::to_proto_json(&response_descriptor, &response.encode_to_vec());
+        let proto_json = to_proto_json(&response_descriptor, &response.encode_to_vec());
 
         let mut group = c.benchmark_group(format!("to_graph/rule-{name}"));
         group.throughput(Throughput::Bytes(graph_json.len() as u64));
@@ -102,16 +98,16 @@ fn rules(c: &mut Criterion) {
             b.iter(|| {
                 let request = RuleToGraphRequest::decode(black_box(request_bytes.as_slice())).expect("valid request");
                 let rule = request.rule.as_ref().expect("a rule");
-                codec::rule_to_graph(rule, None, Policy::Preserve, false, common::DEPTH).expect("valid rule")
+                codec::rule_to_graph(rule, None, Policy::Preserve, false, DEPTH).expect("valid rule")
             })
         });
         let rule = request.rule.as_ref().expect("a rule");
         group.bench_function("graphbridge_codec", |b| {
-            b.iter(|| codec::rule_to_graph(black_box(rule), None, Policy::Preserve, false, common::DEPTH))
+            b.iter(|| codec::rule_to_graph(black_box(rule), None, Policy::Preserve, false, DEPTH))
         });
-        group.bench_function("serde_value", |b| b.iter(|| common::serde_value_roundtrip(black_box(&graph_json))));
+        group.bench_function("serde_value", |b| b.iter(|| serde_value_roundtrip(black_box(&graph_json))));
         group.bench_function("prost_reflect", |b| {
-            b.iter(|| common::to_proto_json(&request_descriptor, black_box(&request_bytes)))
+            b.iter(|| to_proto_json(&request_descriptor, black_box(&request_bytes)))
         });
         group.finish();
 
@@ -119,21 +115,20 @@ fn rules(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(graph_json.len() as u64));
         group.bench_function("graphbridge", |b| {
             b.iter(|| {
-                let read =
-                    codec::rules_from_graph(black_box(&graph_json), Policy::Preserve, common::DEPTH).expect("valid");
+                let read = codec::rules_from_graph(black_box(&graph_json), Policy::Preserve, DEPTH).expect("valid");
                 RuleFromGraphResponse { rules: read.rules, unknown_data: read.unknown_data, ..Default::default() }
                     .encode_to_vec()
             })
         });
         group.bench_function("graphbridge_codec", |b| {
-            b.iter(|| codec::rules_from_graph(black_box(&graph_json), Policy::Preserve, common::DEPTH))
+            b.iter(|| codec::rules_from_graph(black_box(&graph_json), Policy::Preserve, DEPTH))
         });
         group.bench_function("serde_value_parse", |b| {
             b.iter(|| serde_json::from_str::<serde_json::Value>(black_box(&graph_json)).expect("valid JSON"))
         });
-        group.bench_function("serde_value", |b| b.iter(|| common::serde_value_roundtrip(black_box(&graph_json))));
+        group.bench_function("serde_value", |b| b.iter(|| serde_value_roundtrip(black_box(&graph_json))));
         group.bench_function("prost_reflect", |b| {
-            b.iter(|| common::from_proto_json(&response_descriptor, black_box(&proto_json)))
+            b.iter(|| from_proto_json(&response_descriptor, black_box(&proto_json)))
         });
         group.finish();
     }

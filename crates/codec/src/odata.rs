@@ -139,7 +139,7 @@ mod tests {
     fn a_rule_has_no_property_an_envelope_has() {
         // The envelope reads only members that are no property of a rule (see `Reader::rule`).
         for key in [VALUE, CONTEXT, NEXT_LINK] {
-            assert!(DetectionRule::property(key).is_none(), "{key}");
+            assert!(DetectionRule::INFO.find(key).is_none(), "{key}");
         }
     }
 }
