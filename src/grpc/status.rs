@@ -70,8 +70,11 @@ fn logged(status: Status, level: Level) -> Status {
     status
 }
 
+/// One violation of `field`; `message` (which names the field first, for the offline tool) is
+/// its description without that name, so the status says it once.
 fn invalid_field(field: &str, message: String) -> Status {
-    bad_request(&CodecError::Invalid(vec![graphbridge_codec::Violation::new(field, message)]))
+    let description = message.strip_prefix(field).and_then(|rest| rest.strip_prefix(": ")).unwrap_or(&message);
+    bad_request(&CodecError::Invalid(vec![graphbridge_codec::Violation::new(field, description)]))
 }
 
 /// Violations sent in one status: its details travel in HTTP/2 trailers, which clients cap
@@ -138,6 +141,23 @@ mod tests {
         // Trailers carry the details base64-encoded and the message percent-encoded.
         let trailer_bytes = status.details().len() * 4 / 3 + status.message().len() * 3;
         assert!(trailer_bytes < 12 * 1024, "{trailer_bytes} bytes");
+    }
+
+    #[test]
+    fn a_refused_field_is_named_once() {
+        for (error, field) in [
+            (TranslateError::MissingRule, "rule"),
+            (TranslateError::BadPolicy { field: "unknown_data_policy", value: 9 }, "unknown_data_policy"),
+        ] {
+            let status = translate_status(error);
+            assert!(status.message().starts_with(&format!("{field}: ")), "{}", status.message());
+            assert!(!status.message().starts_with(&format!("{field}: {field}")), "{}", status.message());
+            let listed = status.get_details_bad_request().expect("a BadRequest detail").field_violations;
+            assert_eq!(listed[0].field, field);
+            assert!(!listed[0].description.starts_with(field), "{}", listed[0].description);
+        }
+        let status = Status::from(CallError::MissingRequest);
+        assert!(status.message().starts_with("request: exactly one of"), "{}", status.message());
     }
 
     #[test]
