@@ -29,8 +29,16 @@ pub fn check_refusal(error: &TranslateError) {
 pub fn violations(error: &TranslateError) -> Vec<(String, String)> {
     match error {
         TranslateError::Codec(error) => error.violations().into_iter().map(|v| (v.field, v.description)).collect(),
-        TranslateError::BadPolicy { field, .. } => vec![(field.to_string(), error.to_string())],
-        TranslateError::MissingRule => vec![("rule".to_owned(), error.to_string())],
+        TranslateError::BadPolicy { field, .. } => vec![one_field(field, error)],
+        TranslateError::MissingRule => vec![one_field("rule", error)],
         TranslateError::TooLarge { .. } => Vec::new(),
     }
+}
+
+/// The violation of one field, whose message names it first: the field is named once, as the
+/// violation's field, not again in its description.
+fn one_field(field: &str, error: &TranslateError) -> (String, String) {
+    let message = error.to_string();
+    let description = message.strip_prefix(&format!("{field}: ")).expect("the message names its field first");
+    (field.to_owned(), description.to_owned())
 }
