@@ -13,6 +13,7 @@
 #![warn(unreachable_pub)]
 
 pub mod cli;
+pub mod graph;
 mod grpc;
 mod server;
 

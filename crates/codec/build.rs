@@ -6,7 +6,7 @@ use std::{env, fs, path::PathBuf};
 type BuildResult = Result<(), Box<dyn std::error::Error>>;
 
 const PROTO_ROOT: &str = "../../proto";
-const PROTO_FILES: &[&str] = &["graphbridge/v1/translator.proto"];
+const PROTO_FILES: &[&str] = &["graphbridge/v1/translator.proto", "graphbridge/v1/detection_rule_service.proto"];
 
 fn main() -> BuildResult {
     let mut compiler = protox::Compiler::new([PROTO_ROOT])?;

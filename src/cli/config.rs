@@ -9,7 +9,9 @@ use std::{ffi::OsString, net::SocketAddr, path::PathBuf, time::Duration};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use graphbridge_codec::translate::Limits;
 
+use super::graph_args::{AZURE_VARIABLES, GraphArgs};
 use crate::{
+    graph::GraphSettings,
     grpc::TranslatorSettings,
     server::{PortSettings, TlsFiles, admission::AdmissionLimits, connections::ConnectionLimits},
 };
@@ -144,6 +146,8 @@ pub struct ServeConfig {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    #[command(flatten)]
+    pub graph: GraphArgs,
 }
 
 /// How log lines are written to stderr.
@@ -169,7 +173,10 @@ where
         let from_env: Vec<OsString> = serve
             .get_arguments()
             .filter_map(|arg| arg.get_long())
-            .filter_map(|long| env(&env_name(long)).map(|value| format!("--{long}={value}").into()))
+            .filter_map(|long| {
+                let azure = || AZURE_VARIABLES.iter().find(|(flag, _)| *flag == long).and_then(|(_, name)| env(name));
+                env(&env_name(long)).or_else(azure).map(|value| format!("--{long}={value}").into())
+            })
             .collect();
         args.splice(2..2, from_env);
     }
@@ -232,8 +239,14 @@ impl ServeConfig {
         }
     }
 
+    /// What the Graph gateway needs.
+    pub(crate) fn graph_settings(&self) -> GraphSettings {
+        self.graph.settings(self.max_message_bytes as usize, self.max_json_depth as usize)
+    }
+
     /// Rules between settings, which clap checks one at a time.
     fn validate(&self) -> Result<(), String> {
+        self.graph.validate().map_err(|message| format!("{message}\n"))?;
         if self.max_in_flight_bytes < self.max_message_bytes {
             return Err(format!(
                 "--max-in-flight-bytes ({}) must be at least --max-message-bytes ({}): a largest request could never run\n",
@@ -263,7 +276,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
 }
 
-fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     parse_duration(text).and_then(|d| if d.is_zero() { Err("must be more than 0".into()) } else { Ok(d) })
 }
 

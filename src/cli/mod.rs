@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod convert;
+pub mod graph_args;
 pub mod logging;
 pub mod serve;
 

@@ -1,25 +1,53 @@
 //! `graphbridge serve`: the services built from the configuration and handed to the server.
 
-use std::{future::Future, net::SocketAddr, process::ExitCode};
+use std::{future::Future, net::SocketAddr, process::ExitCode, sync::Arc};
 
 use tonic::{server::NamedService, service::Routes};
 
 use super::config::ServeConfig;
 use crate::{
-    grpc::{Translator, TranslatorSettings, pb::translator_server::TranslatorServer},
-    server::{Api, Bound, ServerError, shutdown},
+    graph::{self, DetectionRules, GatewaySetupError},
+    grpc::{
+        DetectionRuleGateway, Translator, TranslatorSettings,
+        pb::{detection_rule_service_server::DetectionRuleServiceServer, translator_server::TranslatorServer},
+    },
+    server::{Api, Bound, ServerError, metrics::Metrics, shutdown},
 };
 
-/// The sidecar with its ports bound (a taken port or a bad certificate fails here), not yet
-/// serving.
+/// Why `serve` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error(transparent)]
+    Gateway(#[from] GatewaySetupError),
+}
+
+/// The sidecar with its ports bound and its files read (a taken port, a bad certificate or key
+/// fails here), not yet serving.
 pub struct Sidecar {
     bound: Bound,
     translator: TranslatorSettings,
+    rules: DetectionRules,
+    max_message_bytes: usize,
+    metrics: Arc<Metrics>,
 }
 
 impl Sidecar {
-    pub fn bind(config: &ServeConfig) -> Result<Self, ServerError> {
-        Ok(Self { bound: Bound::new(config.port_settings())?, translator: config.translator_settings() })
+    pub fn bind(config: &ServeConfig) -> Result<Self, StartError> {
+        let metrics = Arc::new(Metrics::default());
+        let graph = config.graph_settings();
+        let rules = graph::detection_rules(&graph, metrics.clone())?;
+        if graph.identity.is_none() {
+            tracing::info!("no Graph credentials: DetectionRuleService answers FAILED_PRECONDITION");
+        }
+        Ok(Self {
+            bound: Bound::new(config.port_settings(), metrics.clone())?,
+            translator: config.translator_settings(),
+            rules,
+            max_message_bytes: graph.max_message_bytes,
+            metrics,
+        })
     }
 
     pub fn api_addr(&self) -> SocketAddr {
@@ -33,11 +61,15 @@ impl Sidecar {
     /// Serves until `shutdown` completes, then drains.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let settings = self.translator;
+        let gateway = DetectionRuleGateway::new(self.rules, self.metrics);
         let api = |shared: &crate::server::Shared| {
             let translator = Translator::new(settings, shared.metrics.clone(), shared.stopping.clone());
             Api {
-                routes: Routes::new(translator.into_server()),
-                names: vec![TranslatorServer::<Translator>::NAME],
+                routes: Routes::new(translator.into_server()).add_service(gateway.into_server(self.max_message_bytes)),
+                names: vec![
+                    TranslatorServer::<Translator>::NAME,
+                    DetectionRuleServiceServer::<DetectionRuleGateway>::NAME,
+                ],
                 // tonic-types' descriptors let grpcurl decode google.rpc.BadRequest details.
                 descriptors: vec![graphbridge_codec::FILE_DESCRIPTOR_SET, tonic_types::pb::FILE_DESCRIPTOR_SET],
             }
@@ -62,9 +94,9 @@ pub fn run(config: &ServeConfig) -> ExitCode {
     let served = match runtime {
         Ok(runtime) => runtime.block_on(async {
             let signal = shutdown::termination_signal()?;
-            Sidecar::bind(config)?.serve(signal).await
+            Ok::<_, StartError>(Sidecar::bind(config)?.serve(signal).await?)
         }),
-        Err(error) => Err(ServerError::Runtime(error)),
+        Err(error) => Err(ServerError::Runtime(error).into()),
     };
     match served {
         Ok(()) => ExitCode::SUCCESS,

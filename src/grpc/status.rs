@@ -6,7 +6,10 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use tracing::Level;
 
-use crate::server::{admission::AdmissionError, metrics::code_label};
+use crate::{
+    graph::{GatewayError, GraphFailure, Operation, TokenError, TransportError},
+    server::{admission::AdmissionError, metrics::code_label},
+};
 
 /// Why a Translator call failed, beyond the translation itself.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +59,107 @@ impl From<AdmissionError> for Status {
         };
         logged(status, Level::DEBUG)
     }
+}
+
+impl From<GatewayError> for Status {
+    fn from(error: GatewayError) -> Self {
+        let message = bounded(&error.to_string(), MAX_MESSAGE);
+        let (status, level) = match error {
+            GatewayError::NotConfigured => (Status::failed_precondition(message), Level::DEBUG),
+            GatewayError::ReadOnly { .. } => (Status::permission_denied(message), Level::DEBUG),
+            GatewayError::BadRequest { field, .. } => (invalid_field(field, message), Level::DEBUG),
+            GatewayError::PageToken(_) => (invalid_field("page_token", message), Level::DEBUG),
+            GatewayError::Write(error) => return translate_status(error),
+            GatewayError::Graph { operation, host, failure } => {
+                let code = graph_code(failure.status, operation);
+                // Graph refusing graphbridge's own identity or permissions is the operator's to fix.
+                let level = match code {
+                    Code::Internal | Code::PermissionDenied | Code::Unavailable | Code::Unknown => Level::WARN,
+                    _ => Level::DEBUG,
+                };
+                let details = graph_details(&host, Some(&failure), failure.retry_after);
+                (Status::with_error_details(code, message, details), level)
+            }
+            GatewayError::ThrottledPastDeadline { wait, failure, host, .. } => {
+                let details = graph_details(&host, failure.as_deref(), Some(wait));
+                (Status::with_error_details(Code::ResourceExhausted, message, details), Level::DEBUG)
+            }
+            GatewayError::DeadlineExceeded => (Status::deadline_exceeded(message), Level::DEBUG),
+            GatewayError::Transport { error, .. } => match error {
+                TransportError::Timeout(_) => (Status::deadline_exceeded(message), Level::WARN),
+                TransportError::TooLarge { .. } => (Status::resource_exhausted(message), Level::WARN),
+                TransportError::Connect(_) | TransportError::Failed(_) => (Status::unavailable(message), Level::WARN),
+            },
+            GatewayError::Token(error) => match error {
+                TokenError::Transport(_) => (Status::unavailable(message), Level::ERROR),
+                TokenError::Credential(_) | TokenError::Refused { .. } | TokenError::Unreadable => {
+                    (Status::internal(message), Level::ERROR)
+                }
+            },
+            GatewayError::UnreadableAnswer { .. } | GatewayError::ForeignNextLink => {
+                (Status::internal(message), Level::ERROR)
+            }
+        };
+        logged(status, level)
+    }
+}
+
+/// The gRPC code of Graph's HTTP status, as google.rpc's HTTP mapping has it; 401 (after a new
+/// token was tried) is graphbridge's own identity failing, not the caller's.
+fn graph_code(http_status: u16, operation: Operation) -> Code {
+    match http_status {
+        400 => Code::InvalidArgument,
+        401 => Code::Internal,
+        403 => Code::PermissionDenied,
+        404 => Code::NotFound,
+        409 if operation == Operation::Create => Code::AlreadyExists,
+        409 => Code::Aborted,
+        429 => Code::ResourceExhausted,
+        500..=599 => Code::Unavailable,
+        402..=499 => Code::FailedPrecondition,
+        _ => Code::Unknown,
+    }
+}
+
+/// ErrorInfo (Graph's host and error code, the HTTP status), RequestInfo (Graph's request-id,
+/// and graphbridge's client-request-id as serving data) and RetryInfo when Graph asked to wait.
+fn graph_details(host: &str, failure: Option<&GraphFailure>, retry_after: Option<std::time::Duration>) -> ErrorDetails {
+    let mut details = ErrorDetails::new();
+    if let Some(failure) = failure {
+        let metadata = std::collections::HashMap::from([
+            ("http_status".to_owned(), failure.status.to_string()),
+            ("client_request_id".to_owned(), failure.client_request_id.clone()),
+        ]);
+        details.set_error_info(upper_snake(&failure.code, failure.status), host, metadata);
+        details.set_request_info(bounded(&failure.request_id, MAX_TEXT), failure.client_request_id.clone());
+    }
+    if retry_after.is_some() {
+        details.set_retry_info(retry_after);
+    }
+    details
+}
+
+/// `badRequest` -> `BAD_REQUEST`, `Request_ResourceNotFound` -> `REQUEST_RESOURCE_NOT_FOUND`;
+/// `HTTP_<status>` when Graph sent no code. ErrorInfo reasons are at most 63 characters.
+fn upper_snake(code: &str, http_status: u16) -> String {
+    let mut reason = String::new();
+    let mut previous: Option<char> = None;
+    for c in code.chars().filter(char::is_ascii) {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && previous.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit()) {
+                reason.push('_');
+            }
+            reason.push(c.to_ascii_uppercase());
+        } else if !reason.is_empty() && !reason.ends_with('_') {
+            reason.push('_');
+        }
+        previous = Some(c);
+    }
+    let reason = reason.trim_matches('_');
+    if reason.is_empty() || !reason.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return format!("HTTP_{http_status}");
+    }
+    reason.chars().take(63).collect::<String>().trim_end_matches('_').to_owned()
 }
 
 /// Logs a failed call at `level`: a caller's mistake at debug only, as its message may quote the
@@ -168,6 +272,43 @@ mod tests {
             AdmissionError::OverBudget { limit: 1 },
         ] {
             assert_eq!(Status::from(refused).code(), Code::ResourceExhausted);
+        }
+    }
+
+    #[test]
+    fn graph_codes_become_upper_snake_reasons() {
+        for (code, reason) in [
+            ("badRequest", "BAD_REQUEST"),
+            ("Request_ResourceNotFound", "REQUEST_RESOURCE_NOT_FOUND"),
+            ("itemNotFound", "ITEM_NOT_FOUND"),
+            ("TooManyRequests", "TOO_MANY_REQUESTS"),
+            ("UnknownError", "UNKNOWN_ERROR"),
+            ("", "HTTP_503"),
+            ("-- 42", "HTTP_503"),
+            ("é", "HTTP_503"),
+        ] {
+            assert_eq!(upper_snake(code, 503), reason, "{code:?}");
+        }
+        assert!(upper_snake(&"a".repeat(100), 400).len() <= 63);
+    }
+
+    #[test]
+    fn every_graph_status_has_its_code() {
+        use Operation::*;
+        for (http, operation, code) in [
+            (400, Get, Code::InvalidArgument),
+            (401, Get, Code::Internal),
+            (403, Update, Code::PermissionDenied),
+            (404, Delete, Code::NotFound),
+            (409, Create, Code::AlreadyExists),
+            (409, Update, Code::Aborted),
+            (412, Update, Code::FailedPrecondition),
+            (429, List, Code::ResourceExhausted),
+            (500, Get, Code::Unavailable),
+            (503, Get, Code::Unavailable),
+            (302, Get, Code::Unknown),
+        ] {
+            assert_eq!(graph_code(http, operation), code, "{http} {operation:?}");
         }
     }
 }

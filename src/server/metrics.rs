@@ -41,6 +41,27 @@ struct UnknownLabels {
     graph_type: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GraphCallLabels {
+    method: String,
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GraphMethodLabels {
+    method: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
 pub(crate) struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
@@ -51,6 +72,10 @@ pub(crate) struct Metrics {
     shed: Family<MethodLabels, Counter>,
     unknown_data: Family<UnknownLabels, Counter>,
     graph_types: Mutex<HashSet<String>>,
+    graph_calls: Family<GraphCallLabels, Counter>,
+    graph_duration: Family<GraphMethodLabels, Histogram>,
+    graph_retries: Family<ReasonLabels, Counter>,
+    token_requests: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -66,6 +91,11 @@ impl Default for Metrics {
             shed: Family::default(),
             unknown_data: Family::default(),
             graph_types: Mutex::new(HashSet::new()),
+            graph_calls: Family::default(),
+            // 5 ms .. ~100 s
+            graph_duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.005, 3.0, 10))),
+            graph_retries: Family::default(),
+            token_requests: Family::default(),
         };
         let r = &mut metrics.registry;
         r.register(
@@ -84,6 +114,18 @@ impl Default for Metrics {
              the early warning that Graph's schema moved",
             metrics.unknown_data.clone(),
         );
+        r.register(
+            "graph_requests",
+            "HTTP requests to Graph by method and status (timeout, error: no answer)",
+            metrics.graph_calls.clone(),
+        );
+        r.register(
+            "graph_request_duration_seconds",
+            "Time of one HTTP request to Graph",
+            metrics.graph_duration.clone(),
+        );
+        r.register("graph_retries", "Graph requests sent again, by reason", metrics.graph_retries.clone());
+        r.register("token_requests", "Entra ID token requests by outcome", metrics.token_requests.clone());
         metrics
     }
 }
@@ -111,6 +153,23 @@ impl Metrics {
             let graph_type = self.graph_type_label(&entry.graph_type);
             self.unknown_data.get_or_create(&UnknownLabels { kind: kind_label(entry.kind()), graph_type }).inc();
         }
+    }
+
+    /// One HTTP request to Graph: `status` is the HTTP status, `timeout` or `error`.
+    pub(crate) fn graph_call(&self, method: &str, status: &str, elapsed: std::time::Duration) {
+        let labels = GraphCallLabels { method: method.to_owned(), status: status.to_owned() };
+        self.graph_calls.get_or_create(&labels).inc();
+        self.graph_duration
+            .get_or_create(&GraphMethodLabels { method: method.to_owned() })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub(crate) fn graph_retry(&self, reason: &'static str) {
+        self.graph_retries.get_or_create(&ReasonLabels { reason }).inc();
+    }
+
+    pub(crate) fn token_request(&self, outcome: &'static str) {
+        self.token_requests.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     fn graph_type_label(&self, graph_type: &str) -> String {

@@ -101,6 +101,7 @@ pub(crate) struct Bound {
     admin: TcpIncoming,
     api_addr: SocketAddr,
     admin_addr: SocketAddr,
+    metrics: Arc<Metrics>,
 }
 
 fn bind(addr: SocketAddr, port: &'static str) -> Result<(TcpIncoming, SocketAddr), ServerError> {
@@ -134,11 +135,12 @@ fn tls_error(files: &TlsFiles, source: tonic::transport::Error) -> ServerError {
 }
 
 impl Bound {
-    pub(crate) fn new(settings: PortSettings) -> Result<Self, ServerError> {
+    /// Binds both ports; `metrics` are served on the admin port.
+    pub(crate) fn new(settings: PortSettings, metrics: Arc<Metrics>) -> Result<Self, ServerError> {
         let tls = tls_config(&settings.tls)?;
         let (api, api_addr) = bind(settings.listen, "API")?;
         let (admin, admin_addr) = bind(settings.admin_listen, "admin")?;
-        Ok(Self { settings, tls, api, admin, api_addr, admin_addr })
+        Ok(Self { settings, tls, api, admin, api_addr, admin_addr, metrics })
     }
 
     pub(crate) fn api_addr(&self) -> SocketAddr {
@@ -158,7 +160,7 @@ impl Bound {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServerError> {
         let settings = &self.settings;
-        let metrics = Arc::new(Metrics::default());
+        let metrics = self.metrics.clone();
         let readiness = Readiness::ready();
         let (stop_tx, stop_rx) = watch::channel(false);
         let Api { routes, names, descriptors } = api(&Shared { metrics: metrics.clone(), stopping: stop_rx.clone() });

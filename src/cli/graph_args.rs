@@ -1,0 +1,157 @@
+//! The `serve` flags of the Graph gateway (`DetectionRuleService`), and the `AZURE_*` variables
+//! that Azure Workload Identity injects, read as their flags.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::Args;
+
+use super::config::parse_positive_duration;
+use crate::graph::{BaseUrl, Cloud, CredentialSource, GraphSettings, Identity};
+
+/// Variables the Azure Workload Identity webhook sets in a labelled pod, and the flag each
+/// stands for; the flag's own `GRAPHBRIDGE_*` variable wins over them.
+pub(crate) const AZURE_VARIABLES: &[(&str, &str)] = &[
+    ("graph-tenant-id", "AZURE_TENANT_ID"),
+    ("graph-client-id", "AZURE_CLIENT_ID"),
+    ("graph-federated-token-file", "AZURE_FEDERATED_TOKEN_FILE"),
+    ("graph-authority-url", "AZURE_AUTHORITY_HOST"),
+];
+
+/// How graphbridge reaches Graph.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct GraphArgs {
+    /// The national cloud: sets the defaults of --graph-url and --graph-authority-url. Detection
+    /// rules are served by the public cloud (beta); Graph's metadata for usgov and usgov-dod has
+    /// no detectionRule, and Microsoft documents the API as unsupported in China.
+    #[arg(long, value_enum, default_value_t = Cloud::Public)]
+    pub graph_cloud: Cloud,
+    /// Graph's base URL [default: the cloud's, https://graph.microsoft.com/beta]. https:// only,
+    /// except on a loopback host (an emulator).
+    #[arg(long)]
+    pub graph_url: Option<String>,
+    /// Entra ID's authority [default: the cloud's, https://login.microsoftonline.com]; also read
+    /// from AZURE_AUTHORITY_HOST.
+    #[arg(long)]
+    pub graph_authority_url: Option<String>,
+    /// The Entra ID tenant (directory) id; also read from AZURE_TENANT_ID.
+    #[arg(long)]
+    pub graph_tenant_id: Option<String>,
+    /// The application (client) id; also read from AZURE_CLIENT_ID.
+    #[arg(long)]
+    pub graph_client_id: Option<String>,
+    /// File holding the application's client secret (read for every token request).
+    #[arg(long)]
+    pub graph_client_secret_file: Option<PathBuf>,
+    /// PEM file holding the application's certificate and its RSA private key: graphbridge
+    /// signs a client assertion with it.
+    #[arg(long)]
+    pub graph_client_certificate_file: Option<PathBuf>,
+    /// Azure Workload Identity: the projected service-account token, read for every token
+    /// request (Kubernetes rotates it); also read from AZURE_FEDERATED_TOKEN_FILE.
+    #[arg(long)]
+    pub graph_federated_token_file: Option<PathBuf>,
+    /// Longest one HTTP request to Graph or Entra ID may take, connecting included.
+    #[arg(long, default_value = "30s", value_parser = parse_positive_duration)]
+    pub graph_timeout: Duration,
+    /// Retries of one Graph request (throttling, transient failures; see the README).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub graph_max_retries: u32,
+    /// HTTP requests to Graph in flight at once, across all calls: more callers wait for a turn.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub graph_max_concurrent_requests: u32,
+    /// PEM CA bundle trusted beside the bundled roots (a TLS-inspecting proxy's CA).
+    #[arg(long)]
+    pub graph_ca_file: Option<PathBuf>,
+    /// Refuse CreateDetectionRule, UpdateDetectionRule and DeleteDetectionRule with
+    /// PERMISSION_DENIED, before anything is sent.
+    #[arg(long, default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub graph_read_only: bool,
+    /// File holding the key (at least 32 bytes) that signs page tokens; replicas sharing it
+    /// accept each other's tokens [default: a random key of this process].
+    #[arg(long)]
+    pub page_token_key_file: Option<PathBuf>,
+}
+
+impl GraphArgs {
+    /// Checks the settings together; the error names the flag.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        self.urls()?;
+        self.credential()?;
+        if let Some(tenant) = &self.graph_tenant_id
+            && !tenant.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return Err(format!("--graph-tenant-id {tenant:?}: expected a tenant id or domain name"));
+        }
+        let files = [
+            ("--graph-client-secret-file", &self.graph_client_secret_file),
+            ("--graph-client-certificate-file", &self.graph_client_certificate_file),
+            ("--graph-federated-token-file", &self.graph_federated_token_file),
+            ("--graph-ca-file", &self.graph_ca_file),
+            ("--page-token-key-file", &self.page_token_key_file),
+        ];
+        for (flag, path) in files {
+            if let Some(path) = path.as_ref().filter(|path| !path.is_file()) {
+                return Err(format!("{flag} {}: no such file", path.display()));
+            }
+        }
+        Ok(())
+    }
+
+    fn urls(&self) -> Result<(BaseUrl, BaseUrl), String> {
+        let graph = self.graph_url.as_deref().unwrap_or(self.graph_cloud.graph_url());
+        let authority = self.graph_authority_url.as_deref().unwrap_or(self.graph_cloud.authority_url());
+        let graph = BaseUrl::parse(graph).map_err(|error| format!("--graph-url: {error}"))?;
+        let authority = BaseUrl::parse(authority).map_err(|error| format!("--graph-authority-url: {error}"))?;
+        Ok((graph, authority))
+    }
+
+    /// The identity, when a credential is given; None when none is.
+    fn credential(&self) -> Result<Option<Identity>, String> {
+        let given: Vec<CredentialSource> = [
+            self.graph_client_secret_file.clone().map(CredentialSource::ClientSecret),
+            self.graph_client_certificate_file.clone().map(CredentialSource::ClientCertificate),
+            self.graph_federated_token_file.clone().map(CredentialSource::FederatedToken),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let credential = match <[CredentialSource; 1]>::try_from(given) {
+            Ok([credential]) => credential,
+            Err(given) if given.is_empty() => return Ok(None),
+            Err(_) => {
+                return Err("--graph-client-secret-file, --graph-client-certificate-file and \
+                            --graph-federated-token-file (or AZURE_FEDERATED_TOKEN_FILE): give only one"
+                    .into());
+            }
+        };
+        let required = |value: &Option<String>, flag: &str, variable: &str| {
+            value
+                .clone()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("{flag} (or {variable}) is required with a Graph credential"))
+        };
+        Ok(Some(Identity {
+            tenant_id: required(&self.graph_tenant_id, "--graph-tenant-id", "AZURE_TENANT_ID")?,
+            client_id: required(&self.graph_client_id, "--graph-client-id", "AZURE_CLIENT_ID")?,
+            credential,
+        }))
+    }
+
+    /// What the Graph client needs; `validate` has passed.
+    pub(crate) fn settings(&self, max_message_bytes: usize, max_json_depth: usize) -> GraphSettings {
+        let (graph_url, authority_url) = self.urls().expect("validated");
+        GraphSettings {
+            graph_url,
+            authority_url,
+            identity: self.credential().expect("validated"),
+            timeout: self.graph_timeout,
+            max_retries: self.graph_max_retries,
+            max_concurrent_requests: self.graph_max_concurrent_requests as usize,
+            ca_file: self.graph_ca_file.clone(),
+            read_only: self.graph_read_only,
+            page_token_key_file: self.page_token_key_file.clone(),
+            max_message_bytes,
+            max_json_depth,
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The Graph client behind `DetectionRuleService`: HTTPS ([`http`]), Entra ID tokens
+//! ([`token`], [`credentials`]), retries and throttling ([`retry`], [`client`]), page tokens
+//! ([`page_token`]), and the rule operations ([`rules`]). It knows nothing of gRPC: its errors
+//! become statuses at the edge.
+
+mod client;
+mod credentials;
+mod error;
+mod http;
+mod page_token;
+mod retry;
+mod rules;
+mod settings;
+mod token;
+
+use std::sync::Arc;
+
+use graphbridge_codec::translate::Limits;
+use ring::rand::SystemRandom;
+
+pub use credentials::CredentialError;
+pub use error::{GatewayError, GraphFailure, Operation, TokenError};
+pub use http::{TlsSetupError, TransportError};
+pub use page_token::{PageTokenError, PageTokenKeyError, PageTokens};
+pub use retry::parse_retry_after;
+pub(crate) use rules::DetectionRules;
+pub use settings::{BaseUrl, Cloud, CredentialSource, GraphSettings, Identity};
+
+use crate::server::metrics::Metrics;
+
+/// A setting that cannot be used: `serve` stops at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewaySetupError {
+    #[error("--graph-ca-file: {0}")]
+    Tls(#[from] TlsSetupError),
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    #[error(transparent)]
+    PageTokenKey(#[from] PageTokenKeyError),
+}
+
+/// The rule operations, ready to serve: files read and checked, nothing sent yet.
+pub(crate) fn detection_rules(
+    settings: &GraphSettings,
+    metrics: Arc<Metrics>,
+) -> Result<DetectionRules, GatewaySetupError> {
+    let transport = http::Transport::new(settings.ca_file.as_deref(), settings.timeout, settings.max_message_bytes)?;
+    let tokens = match &settings.identity {
+        Some(identity) => {
+            credentials::check(&identity.credential)?;
+            let tokens = token::Tokens::new(
+                identity.clone(),
+                &settings.authority_url,
+                &settings.graph_url,
+                transport.clone(),
+                metrics.clone(),
+            );
+            Some(tokens)
+        }
+        None => None,
+    };
+    let pages = match &settings.page_token_key_file {
+        Some(path) => PageTokens::from_file(path)?,
+        None => PageTokens::random(&SystemRandom::new()),
+    };
+    let client = client::GraphClient::new(
+        settings.graph_url.clone(),
+        transport,
+        tokens,
+        settings.max_concurrent_requests,
+        settings.max_retries,
+        metrics.clone(),
+    );
+    let limits = Limits { max_message_bytes: settings.max_message_bytes, max_json_depth: settings.max_json_depth };
+    Ok(DetectionRules::new(client, pages, limits, settings.read_only, metrics))
+}
