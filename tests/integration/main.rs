@@ -7,6 +7,7 @@
 mod connections;
 mod convert;
 mod errors;
+mod gateway_rpcs;
 mod grpcurl;
 mod hostile_json;
 mod hostile_messages;
