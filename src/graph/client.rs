@@ -151,6 +151,13 @@ impl GraphClient {
                 return Err(error);
             }
             let wait = graph_wait.unwrap_or_else(|| backoff(retries, self.jitter()));
+            if graph_wait.is_some() {
+                // Everyone waits for Graph's window (this call at the top of the loop), even if
+                // this call gives up now: Graph counts requests sent during it.
+                let until = Instant::now() + wait;
+                let mut throttled = self.throttled_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                *throttled = Some(throttled.map_or(until, |current| current.max(until)));
+            }
             let past_deadline = deadline.is_some_and(|d| Instant::now() + wait >= d);
             if past_deadline || wait > MAX_WAIT {
                 // Waiting could not end in an answer within the call's time: fail now.
@@ -161,12 +168,7 @@ impl GraphClient {
                     other => other,
                 });
             }
-            if graph_wait.is_some() {
-                // Everyone waits for Graph's window, this call at the top of the loop.
-                let until = Instant::now() + wait;
-                let mut throttled = self.throttled_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                *throttled = Some(throttled.map_or(until, |current| current.max(until)));
-            } else {
+            if graph_wait.is_none() {
                 tokio::time::sleep(wait).await;
             }
             retries += 1;

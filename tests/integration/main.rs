@@ -7,6 +7,8 @@
 mod connections;
 mod convert;
 mod errors;
+mod gateway_errors;
+mod gateway_retries;
 mod gateway_rpcs;
 mod grpcurl;
 mod hostile_json;

@@ -37,6 +37,7 @@ pub struct Received {
     pub uri: String,
     pub headers: HeaderMap,
     pub body: String,
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -187,7 +188,8 @@ async fn answer(State(fake): State<Arc<Fake>>, request: Request) -> Response {
     let body =
         to_bytes(body, 16 * 1024 * 1024).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
     let uri = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
-    let received = Received { method: parts.method.clone(), uri: uri.clone(), headers: parts.headers, body };
+    let at = std::time::Instant::now();
+    let received = Received { method: parts.method.clone(), uri: uri.clone(), headers: parts.headers, body, at };
     if parts.uri.path() == format!("/{TENANT}/oauth2/v2.0/token") {
         fake.token_requests.lock().unwrap().push(received.clone());
         return token(&fake, &received);
