@@ -234,9 +234,10 @@ fn token(fake: &Fake, request: &Received) -> Response {
         .collect();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
     let federated = fake.federated_token.lock().unwrap().clone();
+    let assertion = field("client_assertion");
     let credential_ok = field("client_secret") == SECRET
         || (field("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-            && (field("client_assertion") == federated || field("client_assertion").split('.').count() == 3));
+            && (assertion == federated || signed_by_the_test_certificate(assertion)));
     let request_ok = field("grant_type") == "client_credentials" && field("client_id") == CLIENT_ID;
     if !(credential_ok && request_ok) {
         let error = json!({"error": "invalid_client",
@@ -248,6 +249,16 @@ fn token(fake: &Fake, request: &Received) -> Response {
     fake.valid_tokens.lock().unwrap().push(access_token.clone());
     let lifetime = fake.token_lifetime_seconds.load(Ordering::Relaxed);
     respond(200, &json!({"token_type": "Bearer", "expires_in": lifetime, "access_token": access_token}).to_string())
+}
+
+/// An RS256 JWT signed with the key of `tests/fixtures/gateway/app-certificate.pem`.
+fn signed_by_the_test_certificate(jwt: &str) -> bool {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let Some((signed, signature)) = jwt.rsplit_once('.') else { return false };
+    let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else { return false };
+    let public_key = include_bytes!("../../fixtures/gateway/app-public-key.der");
+    let key = ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, public_key);
+    key.verify(signed.as_bytes(), &signature).is_ok()
 }
 
 /// The detection rules collection, as Graph documents it.
