@@ -2,7 +2,7 @@
 //! documentation says: 201 + the entity on create, 200 + the whole entity on PATCH, 204 on
 //! delete, collections paged with `@odata.nextLink`, Graph's error bodies with
 //! `innerError.request-id`, 401 for a token it did not issue. Tests script other answers (429
-//! with `Retry-After`, 503, a slow answer) ahead of the normal ones, and read every request it got.
+//! with `Retry-After`, 503, unreadable bodies; every answer slowed down) ahead of the normal ones, and read every request it got.
 
 use std::{
     collections::{BTreeMap, VecDeque},
@@ -52,8 +52,6 @@ pub struct Scripted {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
-    /// Wait this long before answering.
-    pub delay: Duration,
 }
 
 impl Scripted {
@@ -61,7 +59,7 @@ impl Scripted {
     pub fn error(status: u16, code: &str, message: &str) -> Self {
         let body = json!({"error": {"code": code, "message": message,
             "innerError": {"request-id": format!("req-{status}-{code}"), "date": "2026-12-02T00:00:00"}}});
-        Scripted { status, headers: Vec::new(), body: body.to_string(), delay: Duration::ZERO }
+        Scripted { status, headers: Vec::new(), body: body.to_string() }
     }
 
     pub fn throttled(retry_after: &str) -> Self {
@@ -73,13 +71,8 @@ impl Scripted {
         self
     }
 
-    pub fn after(mut self, delay: Duration) -> Self {
-        self.delay = delay;
-        self
-    }
-
     pub fn ok(body: &str) -> Self {
-        Scripted { status: 200, headers: Vec::new(), body: body.to_owned(), delay: Duration::ZERO }
+        Scripted { status: 200, headers: Vec::new(), body: body.to_owned() }
     }
 }
 
@@ -198,7 +191,7 @@ async fn answer(State(fake): State<Arc<Fake>>, request: Request) -> Response {
     let delay = Duration::from_millis(fake.delay_ms.load(Ordering::Relaxed));
     let scripted = fake.script.lock().unwrap().pop_front();
     if let Some(scripted) = scripted {
-        tokio::time::sleep(delay + scripted.delay).await;
+        tokio::time::sleep(delay).await;
         let mut response = respond(scripted.status, &scripted.body);
         for (name, value) in scripted.headers {
             response.headers_mut().insert(name, value.parse().unwrap());
