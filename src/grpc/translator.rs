@@ -5,7 +5,7 @@ use std::{pin::Pin, sync::Arc, time::Duration};
 
 use graphbridge_codec::translate::{self, Limits, Reported, TranslateError};
 use prost::Message;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Code, Request, Response, Status, Streaming};
 use tower_layer::Layer;
@@ -80,20 +80,57 @@ impl Translator {
         Ok(response)
     }
 
-    /// Answers one stream item; a failure becomes the item's in-band error.
-    fn stream_item(&self, item: TranslateStreamRequest) -> TranslateStreamResponse {
+    /// Runs one translation: inline when small, else on the blocking pool within
+    /// --request-timeout. `held` goes with the work and is dropped when the work ends, which can
+    /// be after a timed-out call was answered: a unary call's admission, a stream item's signal.
+    async fn translate<Req, Resp, Held>(
+        &self,
+        translate: Translate<Req, Resp>,
+        request: Req,
+        held: Held,
+    ) -> Result<Resp, CallError>
+    where
+        Req: Message + Send + 'static,
+        Resp: Reported + Send + 'static,
+        Held: Send + 'static,
+    {
+        if request.encoded_len() <= INLINE_REQUEST_BYTES {
+            return self.answer(translate, &request);
+        }
+        let this = self.clone();
+        let work = tokio::task::spawn_blocking(move || {
+            let _held = held;
+            this.answer(translate, &request)
+        });
+        let after = self.settings.request_timeout;
+        match tokio::time::timeout(after, work).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join_error)) => Err(CallError::Bug(join_error.to_string())),
+            Err(_) => Err(CallError::Timeout { after }),
+        }
+    }
+
+    /// Answers one stream item; a failure becomes the item's in-band error. `done` is dropped
+    /// when the item's translation has ended, even one answered as timed out.
+    async fn stream_item(&self, item: TranslateStreamRequest, done: oneshot::Sender<()>) -> TranslateStreamResponse {
         use translate_stream_request::Request as In;
         use translate_stream_response::Result as Out;
         let item_bytes = item.encoded_len();
         let call = self.metrics.start("TranslateStream", item_bytes);
-        let result = match &item.request {
-            Some(In::ToGraph(request)) => self.answer(translate::to_graph, request).map(Out::ToGraph),
-            Some(In::FromGraph(request)) => self.answer(translate::from_graph, request).map(Out::FromGraph),
-            Some(In::RuleToGraph(request)) => self.answer(translate::rule_to_graph, request).map(Out::RuleToGraph),
-            Some(In::RuleFromGraph(request)) => {
-                self.answer(translate::rule_from_graph, request).map(Out::RuleFromGraph)
+        let result = match item.request {
+            Some(In::ToGraph(request)) => self.translate(translate::to_graph, request, done).await.map(Out::ToGraph),
+            Some(In::FromGraph(request)) => {
+                self.translate(translate::from_graph, request, done).await.map(Out::FromGraph)
             }
-            Some(In::MigrateRule(request)) => self.answer(translate::migrate_rule, request).map(Out::MigrateRule),
+            Some(In::RuleToGraph(request)) => {
+                self.translate(translate::rule_to_graph, request, done).await.map(Out::RuleToGraph)
+            }
+            Some(In::RuleFromGraph(request)) => {
+                self.translate(translate::rule_from_graph, request, done).await.map(Out::RuleFromGraph)
+            }
+            Some(In::MigrateRule(request)) => {
+                self.translate(translate::migrate_rule, request, done).await.map(Out::MigrateRule)
+            }
             None => Err(CallError::MissingRequest),
         };
         let result = result.unwrap_or_else(|error| Out::Error(rpc_status(&Status::from(error))));
@@ -128,21 +165,7 @@ impl Translator {
         });
         let result = match admitted {
             Err(error) => Err(error),
-            Ok(_admitted) if request_bytes <= INLINE_REQUEST_BYTES => self.answer(translate, &request),
-            Ok(admitted) => {
-                let this = self.clone();
-                // The admission goes with the work, which may outlive a timed-out call.
-                let work = tokio::task::spawn_blocking(move || {
-                    let _admitted = admitted;
-                    this.answer(translate, &request)
-                });
-                let after = self.settings.request_timeout;
-                match tokio::time::timeout(after, work).await {
-                    Ok(Ok(result)) => result,
-                    Ok(Err(join_error)) => Err(CallError::Bug(join_error.to_string())),
-                    Err(_) => Err(CallError::Timeout { after }),
-                }
-            }
+            Ok(admitted) => self.translate(translate, request, admitted).await,
         };
         match result {
             Ok(response) => {
@@ -228,18 +251,24 @@ impl translator_server::Translator for Translator {
                     }
                     next = inbound.message() => next,
                 };
-                let response = match next {
+                match next {
                     Ok(Some(item)) => {
-                        let answer = translator.stream_item(item);
+                        let (done, ended) = oneshot::channel::<()>();
+                        let answer = translator.stream_item(item, done).await;
+                        if responses.send(Ok(answer)).await.is_err() {
+                            break;
+                        }
+                        // The next item is read only once this one's translation has ended (a
+                        // timed-out one is answered at once but still runs), so items cannot
+                        // pile up on the blocking pool, and the budget holds what is running.
+                        let _ = ended.await;
                         admitted.release_bytes();
-                        Ok(answer)
                     }
                     Ok(None) => break,
-                    Err(status) => Err(status),
-                };
-                let failed = response.is_err();
-                if responses.send(response).await.is_err() || failed {
-                    break;
+                    Err(status) => {
+                        let _ = responses.send(Err(status)).await;
+                        break;
+                    }
                 }
             }
         });

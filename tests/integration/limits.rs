@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use graphbridge::pb::{
     BlockFileResponseAction, FromGraphRequest, ResponseAction, ToGraphRequest, TranslateStreamRequest,
-    response_action::Action, translate_stream_request::Request,
+    response_action::Action, translate_stream_request::Request, translate_stream_response,
 };
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
@@ -129,5 +129,31 @@ async fn a_request_over_its_time_is_deadline_exceeded_and_the_server_goes_on() {
 
     let small = client.from_graph(FromGraphRequest { json: format!("[{action}]"), ..Default::default() }).await;
     assert_eq!(small.unwrap().into_inner().actions.len(), 1, "small requests run inline, untimed");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_stream_item_over_its_time_is_answered_in_band_and_the_stream_goes_on() {
+    let server = TestServer::with_flags(&["--request-timeout", "1ms"]).await;
+    let mut client = server.client().await;
+    let action = r##"{"@odata.type":"#microsoft.graph.security.hardDeleteResponseAction","identifier":"networkMessageId","n":[1,2,3]}"##;
+    let item = |id: &str, json: String| TranslateStreamRequest {
+        id: id.into(),
+        request: Some(Request::FromGraph(FromGraphRequest { json, ..Default::default() })),
+    };
+    let large = format!("[{}]", vec![action; 30_000].join(","));
+    let items = vec![item("large", large), item("after", format!("[{action}]"))];
+    let mut answers = client.translate_stream(tokio_stream::iter(items)).await.unwrap().into_inner();
+    let timed_out = answers.message().await.unwrap().unwrap();
+    assert_eq!(timed_out.id, "large");
+    let Some(translate_stream_response::Result::Error(status)) = timed_out.result else {
+        panic!("{} was answered, not timed out", timed_out.id)
+    };
+    assert_eq!(Code::from(status.code), Code::DeadlineExceeded, "{status:?}");
+    assert!(status.message.contains("--request-timeout"), "{}", status.message);
+    let after = answers.message().await.unwrap().unwrap();
+    assert_eq!(after.id, "after");
+    assert!(matches!(after.result, Some(translate_stream_response::Result::FromGraph(_))), "{:?}", after.id);
+    assert!(answers.message().await.unwrap().is_none());
     server.stop().await;
 }
