@@ -15,13 +15,22 @@ use tokio::sync::Semaphore;
 
 use super::{
     credentials::random_id,
-    error::{GatewayError, GraphFailure, Operation},
+    error::{GatewayError, GraphFailure, Operation, WaitLimit},
     http::{Answer, Transport, TransportError},
     retry::{Attempt, MAX_WAIT, RetryReason, backoff, parse_retry_after, retry_reason},
     settings::BaseUrl,
     token::Tokens,
 };
 use crate::server::metrics::Metrics;
+
+/// Why a wait of `wait` (until `until`) cannot be made, if it cannot.
+fn wait_limit(until: Instant, wait: Duration, deadline: Option<Instant>) -> Option<WaitLimit> {
+    match deadline {
+        Some(deadline) if until >= deadline => Some(WaitLimit::Deadline),
+        None if wait > MAX_WAIT => Some(WaitLimit::MaxWait),
+        _ => None,
+    }
+}
 
 /// One request to send to Graph.
 pub(crate) struct GraphRequest {
@@ -158,12 +167,11 @@ impl GraphClient {
                 let mut throttled = self.throttled_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 *throttled = Some(throttled.map_or(until, |current| current.max(until)));
             }
-            let past_deadline = deadline.is_some_and(|d| Instant::now() + wait >= d);
-            if past_deadline || wait > MAX_WAIT {
+            if let Some(limit) = wait_limit(Instant::now() + wait, wait, deadline) {
                 // Waiting could not end in an answer within the call's time: fail now.
                 return Err(match error {
                     GatewayError::Graph { failure, host, .. } if reason == RetryReason::Throttled => {
-                        GatewayError::ThrottledPastDeadline { wait, max: !past_deadline, failure: Some(failure), host }
+                        GatewayError::Throttled { wait, limit, failure: Some(failure), host }
                     }
                     other => other,
                 });
@@ -182,10 +190,10 @@ impl GraphClient {
         let Some(until) = until.filter(|until| *until > Instant::now()) else {
             return Ok(());
         };
-        if deadline.is_some_and(|deadline| until >= deadline) {
-            let wait = until.saturating_duration_since(Instant::now());
+        let wait = until.saturating_duration_since(Instant::now());
+        if let Some(limit) = wait_limit(until, wait, deadline) {
             let host = self.graph_url.host().to_owned();
-            return Err(GatewayError::ThrottledPastDeadline { wait, max: false, failure: None, host });
+            return Err(GatewayError::Throttled { wait, limit, failure: None, host });
         }
         tokio::time::sleep_until(until.into()).await;
         Ok(())
@@ -204,8 +212,9 @@ impl GraphClient {
             .header(header::ACCEPT, "application/json")
             .header("client-request-id", client_request_id)
             .header("return-client-request-id", "true");
-        if request.method == Method::GET {
-            // New enum members by name, not as unknownFutureValue: kept in additional_data.
+        if request.method != Method::DELETE {
+            // New enum members by name, not as unknownFutureValue, in every entity Graph answers
+            // (a create's and an update's too): kept in additional_data.
             builder = builder.header("prefer", "include-unknown-enum-members");
         }
         let body = match &request.body {

@@ -53,8 +53,8 @@ pub enum GatewayError {
     Write(TranslateError),
     #[error("Graph: {}", .failure.message)]
     Graph { operation: Operation, host: String, failure: Box<GraphFailure> },
-    #[error("Graph throttled and asks to wait {wait:?}, longer than the call may take{}", if *.max { " (graphbridge waits at most 60s)" } else { "" })]
-    ThrottledPastDeadline { wait: Duration, max: bool, failure: Option<Box<GraphFailure>>, host: String },
+    #[error("Graph is throttling graphbridge for {wait:?} more: {}", .limit.reason())]
+    Throttled { wait: Duration, limit: WaitLimit, failure: Option<Box<GraphFailure>>, host: String },
     #[error("the call's deadline passed before Graph answered")]
     DeadlineExceeded,
     #[error("Graph at {host}: {error}")]
@@ -67,6 +67,24 @@ pub enum GatewayError {
     UnreadableAnswer { reason: String, request_id: String },
     #[error("Graph's @odata.nextLink points outside --graph-url: not followed")]
     ForeignNextLink,
+}
+
+/// Why a throttled call gave up instead of waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitLimit {
+    /// The wait would outlast the caller's deadline.
+    Deadline,
+    /// The call has no deadline and the wait is over the longest graphbridge waits.
+    MaxWait,
+}
+
+impl WaitLimit {
+    fn reason(self) -> &'static str {
+        match self {
+            WaitLimit::Deadline => "past the call's deadline",
+            WaitLimit::MaxWait => "longer than graphbridge waits for a call without a deadline (60s)",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -19,7 +19,7 @@ use graphbridge_codec::translate::Limits;
 use ring::rand::SystemRandom;
 
 pub use credentials::CredentialError;
-pub use error::{GatewayError, GraphFailure, Operation, TokenError};
+pub use error::{GatewayError, GraphFailure, Operation, TokenError, WaitLimit};
 pub use http::{TlsSetupError, TransportError};
 pub use page_token::{PageTokenError, PageTokenKeyError, PageTokens};
 pub use retry::parse_retry_after;

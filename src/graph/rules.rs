@@ -8,7 +8,7 @@ use graphbridge_codec::{
     pb::{DetectionRule, RuleFromGraphRequest, RuleToGraphRequest, UnknownDataPolicy},
     translate::{self, Limits, Reported},
 };
-use hyper::{Method, Uri};
+use hyper::{Method, StatusCode, Uri};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use prost_types::FieldMask;
 
@@ -135,10 +135,16 @@ impl DetectionRules {
         self.writable("UpdateDetectionRule")?;
         let rule = rule.ok_or_else(|| required("rule", "the rule to change, with its id"))?;
         let mask = update_mask.ok_or_else(|| required("update_mask", "the fields to change"))?;
-        let url = self.item(&rule.id, "rule.id")?;
+        let id = rule.id.clone();
+        let url = self.item(&id, "rule.id")?;
         let body = self.body(rule, Some(mask))?;
         let request = GraphRequest { method: Method::PATCH, url, body: Some(body), operation: Operation::Update };
         let answer = self.client.send(&request, deadline).await?;
+        if answer.status == StatusCode::NO_CONTENT {
+            // Graph documents 200 with the whole entity; should it answer 204 as many Graph
+            // APIs do, the caller still gets the rule as it now is.
+            return self.get(&id, deadline).await;
+        }
         self.read_rule(&answer)
     }
 

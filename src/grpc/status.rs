@@ -80,7 +80,7 @@ impl From<GatewayError> for Status {
                 let details = graph_details(&host, Some(&failure), failure.retry_after);
                 (Status::with_error_details(code, message, details), level)
             }
-            GatewayError::ThrottledPastDeadline { wait, failure, host, .. } => {
+            GatewayError::Throttled { wait, failure, host, .. } => {
                 let details = graph_details(&host, failure.as_deref(), Some(wait));
                 (Status::with_error_details(Code::ResourceExhausted, message, details), Level::DEBUG)
             }

@@ -104,6 +104,19 @@ async fn a_wait_past_the_callers_deadline_fails_at_once() {
 }
 
 #[tokio::test]
+async fn without_a_deadline_a_wait_over_a_minute_is_not_made() {
+    let gateway = stored().await;
+    let mut client = gateway.client().await;
+    gateway.graph.script([Scripted::throttled("120")]);
+    for _ in 0..2 {
+        let status = client.get_detection_rule(get()).await.expect_err("not waited");
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        assert!(status.message().contains("(60s)"), "{}", status.message());
+    }
+    assert_eq!(gateway.graph.graph_requests().len(), 1, "the second call kept out of the window too");
+}
+
+#[tokio::test]
 async fn calls_wait_for_the_throttling_window_another_call_was_given() {
     let gateway = stored().await;
     gateway.graph.script([Scripted::throttled("1.5")]);

@@ -14,7 +14,7 @@ use graphbridge_testkit::{
 use serde_json::json;
 use tonic::Code;
 
-use crate::support::{gateway::Gateway, server::http_get};
+use crate::support::{fake_graph::Scripted, gateway::Gateway, server::http_get};
 
 #[tokio::test]
 async fn create_posts_the_rule_as_rule_to_graph_writes_it_and_answers_what_graph_stored() {
@@ -105,6 +105,21 @@ async fn update_patches_only_the_masked_fields_and_answers_the_whole_rule() {
     let patch = &gateway.graph.graph_requests()[0];
     assert_eq!((patch.method.as_str(), patch.uri.as_str()), ("PATCH", "/beta/security/rules/detectionRules/r1"));
     assert_eq!(parse_json(&patch.body), json!({"displayName": "New name"}));
+}
+
+#[tokio::test]
+async fn an_update_graph_answers_with_204_is_read_back() {
+    let gateway = Gateway::start(&[]).await;
+    gateway.graph.store(json!({"id": "r1", "displayName": "Stored name"}));
+    gateway.graph.script([Scripted { status: 204, headers: Vec::new(), body: String::new() }]);
+    let request = UpdateDetectionRuleRequest {
+        rule: Some(graphbridge::pb::DetectionRule { id: "r1".into(), display_name: "x".into(), ..Default::default() }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
+    };
+    let rule = gateway.client().await.update_detection_rule(request).await.expect("updated").into_inner();
+    assert_eq!(rule.display_name, "Stored name", "the rule as Graph holds it");
+    let methods: Vec<String> = gateway.graph.graph_requests().iter().map(|r| r.method.to_string()).collect();
+    assert_eq!(methods, ["PATCH", "GET"]);
 }
 
 #[tokio::test]
