@@ -9,8 +9,9 @@ use std::{
 };
 
 use prost::Message;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Request, Response, Status};
 
+use super::status::answered;
 use crate::{
     graph::{DetectionRules, GatewayError},
     pb::{
@@ -47,17 +48,7 @@ impl DetectionRuleGateway {
         operation: impl Future<Output = Result<T, GatewayError>>,
     ) -> Result<Response<T>, Status> {
         let call = self.metrics.start(method, request_bytes);
-        match operation.await {
-            Ok(response) => {
-                call.finish(Code::Ok, response.encoded_len());
-                Ok(Response::new(response))
-            }
-            Err(error) => {
-                let status = Status::from(error);
-                call.finish(status.code(), 0);
-                Err(status)
-            }
-        }
+        answered(call, operation.await)
     }
 }
 

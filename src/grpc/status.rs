@@ -8,7 +8,10 @@ use tracing::Level;
 
 use crate::{
     graph::{GatewayError, GraphFailure, Operation, TokenError, TransportError},
-    server::{admission::AdmissionError, metrics::code_label},
+    server::{
+        admission::AdmissionError,
+        metrics::{Call, code_label},
+    },
 };
 
 /// Why a Translator call failed, beyond the translation itself.
@@ -160,6 +163,24 @@ fn upper_snake(code: &str, http_status: u16) -> String {
         return format!("HTTP_{http_status}");
     }
     reason.chars().take(63).collect::<String>().trim_end_matches('_').to_owned()
+}
+
+/// A unary call's answer: its response or the status of its error, counted in `call`.
+pub(crate) fn answered<T: prost::Message, E>(call: Call<'_>, result: Result<T, E>) -> Result<tonic::Response<T>, Status>
+where
+    Status: From<E>,
+{
+    match result {
+        Ok(response) => {
+            call.finish(Code::Ok, response.encoded_len());
+            Ok(tonic::Response::new(response))
+        }
+        Err(error) => {
+            let status = Status::from(error);
+            call.finish(status.code(), 0);
+            Err(status)
+        }
+    }
 }
 
 /// Logs a failed call at `level`: a caller's mistake at debug only, as its message may quote the

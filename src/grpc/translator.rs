@@ -10,7 +10,7 @@ use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Code, Request, Response, Status, Streaming};
 use tower_layer::Layer;
 
-use super::status::{CallError, rpc_status};
+use super::status::{CallError, answered, rpc_status};
 use crate::{
     pb::{
         FromGraphRequest, FromGraphResponse, MigrateRuleRequest, MigrateRuleResponse, RuleFromGraphRequest,
@@ -167,17 +167,7 @@ impl Translator {
             Err(error) => Err(error),
             Ok(admitted) => self.translate(translate, request, admitted).await,
         };
-        match result {
-            Ok(response) => {
-                call.finish(Code::Ok, response.encoded_len());
-                Ok(Response::new(response))
-            }
-            Err(error) => {
-                let status = Status::from(error);
-                call.finish(status.code(), 0);
-                Err(status)
-            }
-        }
+        answered(call, result)
     }
 }
 
