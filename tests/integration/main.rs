@@ -8,6 +8,7 @@ mod connections;
 mod convert;
 mod errors;
 mod gateway_rpcs;
+mod gateway_secrets;
 mod gateway_settings;
 mod grpcurl;
 mod hostile_json;
