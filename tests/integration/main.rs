@@ -7,6 +7,7 @@
 mod connections;
 mod convert;
 mod errors;
+mod gateway_memory;
 mod gateway_rpcs;
 mod gateway_secrets;
 mod gateway_settings;
