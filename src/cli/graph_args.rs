@@ -6,7 +6,7 @@ use std::{path::PathBuf, time::Duration};
 use clap::Args;
 
 use super::config::parse_positive_duration;
-use crate::graph::{BaseUrl, Cloud, CredentialSource, GraphSettings, Identity};
+use crate::graph::{self, BaseUrl, Cloud, CredentialSource, GraphSettings, Identity};
 
 /// Variables the Azure Workload Identity webhook sets in a labelled pod, and the flag each
 /// stands for; the flag's own `GRAPHBRIDGE_*` variable wins over them.
@@ -94,7 +94,9 @@ impl GraphArgs {
                 return Err(format!("{flag} {}: no such file", path.display()));
             }
         }
-        Ok(())
+        let credential = self.credential()?.map(|identity| identity.credential);
+        graph::check_files(credential.as_ref(), self.graph_ca_file.as_deref(), self.page_token_key_file.as_deref())
+            .map_err(|error| error.to_string())
     }
 
     fn urls(&self) -> Result<(BaseUrl, BaseUrl), String> {
@@ -153,5 +155,68 @@ impl GraphArgs {
             max_message_bytes,
             max_json_depth,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::HashMap, path::Path};
+
+    use super::{super::config, *};
+
+    /// The Graph settings of `graphbridge serve ARGS` with `env` as the whole environment.
+    fn graph_args(args: &[&str], env: &[(&str, &str)]) -> Result<GraphArgs, String> {
+        let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let argv = ["graphbridge", "serve"].iter().chain(args);
+        match config::parse(argv, |name| env.get(name).cloned()).map_err(|error| error.to_string())? {
+            config::Command::Serve(config) => Ok(config.graph),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn file(dir: &Path, name: &str, content: &[u8]) -> String {
+        let path = dir.join(name);
+        std::fs::write(&path, content).unwrap();
+        path.display().to_string()
+    }
+
+    #[test]
+    fn azure_workload_identity_variables_fill_their_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = file(dir.path(), "token", b"projected");
+        let env = [
+            ("AZURE_TENANT_ID", "tenant-a"),
+            ("AZURE_CLIENT_ID", "client-a"),
+            ("AZURE_FEDERATED_TOKEN_FILE", token.as_str()),
+            ("AZURE_AUTHORITY_HOST", "https://login.example.com/"),
+        ];
+        let settings = graph_args(&[], &env).unwrap().settings(1024, 64);
+        let identity = settings.identity.expect("an identity from AZURE_* alone");
+        assert_eq!((identity.tenant_id.as_str(), identity.client_id.as_str()), ("tenant-a", "client-a"));
+        assert_eq!(identity.credential, CredentialSource::FederatedToken(token.into()));
+        assert_eq!(settings.authority_url, BaseUrl::parse("https://login.example.com").unwrap());
+    }
+
+    #[test]
+    fn graphbridge_variables_win_over_azure_ones_and_flags_over_both() {
+        let env = [("AZURE_TENANT_ID", "from-azure"), ("AZURE_CLIENT_ID", "client-from-azure")];
+        let args = graph_args(&[], &env).unwrap();
+        assert_eq!(args.graph_tenant_id.as_deref(), Some("from-azure"));
+        let env = [env[0], env[1], ("GRAPHBRIDGE_GRAPH_TENANT_ID", "from-graphbridge")];
+        let args = graph_args(&[], &env).unwrap();
+        assert_eq!(args.graph_tenant_id.as_deref(), Some("from-graphbridge"));
+        assert_eq!(args.graph_client_id.as_deref(), Some("client-from-azure"), "the others still fill theirs");
+        let args = graph_args(&["--graph-tenant-id", "from-flag"], &env).unwrap();
+        assert_eq!(args.graph_tenant_id.as_deref(), Some("from-flag"));
+    }
+
+    #[test]
+    fn a_page_token_key_shorter_than_32_bytes_is_refused_when_parsing() {
+        let dir = tempfile::tempdir().unwrap();
+        let short = file(dir.path(), "short", &[7; 31]);
+        let error = graph_args(&["--page-token-key-file", &short], &[]).unwrap_err();
+        assert!(error.contains("--page-token-key-file") && error.contains("31 bytes"), "{error}");
+        let enough = file(dir.path(), "enough", &[7; 32]);
+        assert!(graph_args(&["--page-token-key-file", &enough], &[]).is_ok());
     }
 }

@@ -132,6 +132,11 @@ impl Transport {
     }
 }
 
+/// Whether `path` is a PEM bundle of usable CA certificates.
+pub(crate) fn check_ca_file(path: &Path) -> Result<(), TlsSetupError> {
+    add_ca_file(&mut RootCertStore::empty(), path)
+}
+
 fn add_ca_file(roots: &mut RootCertStore, path: &Path) -> Result<(), TlsSetupError> {
     let shown = path.display().to_string();
     let pem = std::fs::read(path).map_err(|source| TlsSetupError::Read { path: shown.clone(), source })?;

@@ -39,6 +39,26 @@ pub enum GatewaySetupError {
     PageTokenKey(#[from] PageTokenKeyError),
 }
 
+/// Reads every file the settings name (the credential, the CA bundle, the page-token key) and
+/// checks that it can be used: `serve` runs this while it validates its settings, so that a bad
+/// file stops it with exit code 2 and the flag's name, like any other bad setting.
+pub(crate) fn check_files(
+    credential: Option<&CredentialSource>,
+    ca_file: Option<&std::path::Path>,
+    page_token_key_file: Option<&std::path::Path>,
+) -> Result<(), GatewaySetupError> {
+    if let Some(credential) = credential {
+        credentials::check(credential)?;
+    }
+    if let Some(path) = ca_file {
+        http::check_ca_file(path)?;
+    }
+    if let Some(path) = page_token_key_file {
+        PageTokens::from_file(path)?;
+    }
+    Ok(())
+}
+
 /// The rule operations, ready to serve: files read and checked, nothing sent yet.
 pub(crate) fn detection_rules(
     settings: &GraphSettings,

@@ -14,7 +14,10 @@ use serde_json::{Value, json};
 
 use crate::{
     ISOLATE_PROTO_JSON,
-    support::child::{ChildServer as Server, TIMEOUT},
+    support::{
+        child::{ChildServer as Server, TIMEOUT},
+        fake_graph::{FakeGraph, SECRET},
+    },
 };
 
 /// grpcurl's path; a missing grpcurl fails the test rather than skipping it.
@@ -121,11 +124,11 @@ const SMALL_RULE: &str = r#"{
 }"#;
 
 #[test]
-fn list_shows_translator_and_health() {
+fn list_shows_both_services_and_health() {
     let server = Server::start(&[], &[]);
     let stdout = grpcurl_ok(&[&server.api, "list"]);
     let services: Vec<&str> = stdout.lines().collect();
-    for service in ["graphbridge.v1.Translator", "grpc.health.v1.Health"] {
+    for service in ["graphbridge.v1.Translator", "graphbridge.v1.DetectionRuleService", "grpc.health.v1.Health"] {
         assert!(services.contains(&service), "{service} missing: {services:?}");
     }
 }
@@ -375,6 +378,100 @@ fn bad_to_graph_is_invalid_argument_with_decoded_bad_request() {
         "Code: InvalidArgument",
         r#""@type":"type.googleapis.com/google.rpc.BadRequest""#,
         r#""field":"actions[0].isolate_device.isolation_type""#,
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} missing:\n{stderr}");
+    }
+}
+
+/// The small rule as Graph stores it: what RuleToGraph writes of SMALL_RULE.
+fn small_rule_graph_json() -> Value {
+    json!({
+        "id": "encoded-powershell",
+        "displayName": "Encoded PowerShell",
+        "status": "enabled",
+        "queryCondition": {"queryText": "DeviceProcessEvents | where ProcessCommandLine has \"-enc\""},
+        "schedule": {"frequency": "PT1H"},
+        "detectionAction": {
+            "alertTemplate": {
+                "title": "Encoded PowerShell",
+                "description": "A process ran encoded PowerShell.",
+                "severity": "medium",
+                "tactics": [{"tactic": "Execution", "techniques": [{"technique": "T1059", "subTechniques": ["T1059.001"]}]}]
+            },
+            "organizationalScope": {"deviceGroups": ["Servers"]}
+        }
+    })
+}
+
+/// The real binary in front of a fake Graph, which its own runtime serves while grpcurl runs.
+/// Fields drop in order: the server first, the fake while nothing calls it any more.
+struct Gateway {
+    server: Server,
+    graph: FakeGraph,
+    _dir: tempfile::TempDir,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn gateway() -> Gateway {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let graph = runtime.block_on(FakeGraph::start());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let secret = dir.path().join("client-secret");
+    std::fs::write(&secret, SECRET).expect("write the secret file");
+    let flags = graph.flags(&secret);
+    let server = Server::start(&flags.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    Gateway { server, graph, _dir: dir, _runtime: runtime }
+}
+
+#[test]
+fn describe_detection_rule_service_shows_its_rpcs_and_comments() {
+    let server = Server::start(&[], &[]);
+    let stdout = grpcurl_ok(&[&server.api, "describe", "graphbridge.v1.DetectionRuleService"]);
+    for expected in [
+        "graphbridge.v1.DetectionRuleService is a service:",
+        "// Microsoft Defender custom detection rules, stored in Microsoft Graph",
+        "// Reads one rule: GET /security/rules/detectionRules/{id}.",
+        "rpc GetDetectionRule ( .graphbridge.v1.GetDetectionRuleRequest ) returns ( .graphbridge.v1.DetectionRule );",
+        "rpc ListDetectionRules ( .graphbridge.v1.ListDetectionRulesRequest ) returns ( .graphbridge.v1.ListDetectionRulesResponse );",
+        "rpc DeleteDetectionRule ( .graphbridge.v1.DeleteDetectionRuleRequest ) returns ( .google.protobuf.Empty );",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} missing:\n{stdout}");
+    }
+}
+
+/// Graph's rule comes back in proto3 JSON: the rule RuleToGraph would have written it from.
+#[test]
+fn get_detection_rule_answers_graphs_rule_as_proto_json() {
+    let gateway = gateway();
+    gateway.graph.store(small_rule_graph_json());
+    let method = "graphbridge.v1.DetectionRuleService/GetDetectionRule";
+    let stdout = grpcurl_ok(&["-d", r#"{"id": "encoded-powershell"}"#, &gateway.server.api, method]);
+    let expected: Value = serde_json::from_str(SMALL_RULE).unwrap();
+    assert_eq!(messages(&stdout), [expected]);
+    assert_eq!(gateway.graph.graph_requests()[0].uri, "/beta/security/rules/detectionRules/encoded-powershell");
+}
+
+/// What a person at grpcurl sees of a Graph error: Graph's message, and the details that name
+/// Graph's error code and the request-id for a support case.
+#[test]
+fn get_detection_rule_not_found_shows_graphs_message_and_details() {
+    let gateway = gateway();
+    let method = "graphbridge.v1.DetectionRuleService/GetDetectionRule";
+    let out = grpcurl(&["-d", r#"{"id": "no-such-rule"}"#, &gateway.server.api, method]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // grpcurl exits with 64 + the gRPC status code; NOT_FOUND is 5.
+    assert_eq!(out.status.code(), Some(69), "stderr: {stderr}");
+    let client_request_id = gateway.graph.graph_requests()[0].header("client-request-id").to_owned();
+    for expected in [
+        "Code: NotFound",
+        "Message: Graph: The rule was not found.",
+        r#""@type":"type.googleapis.com/google.rpc.ErrorInfo""#,
+        r#""reason":"ITEM_NOT_FOUND""#,
+        r#""domain":"127.0.0.1""#,
+        r#""http_status":"404""#,
+        r#""@type":"type.googleapis.com/google.rpc.RequestInfo""#,
+        r#""requestId":"req-404-itemNotFound""#,
+        &format!(r#""servingData":"{client_request_id}""#),
     ] {
         assert!(stderr.contains(expected), "{expected:?} missing:\n{stderr}");
     }

@@ -90,6 +90,26 @@ struct Fake {
     federated_token: Mutex<String>,
     /// Every Graph answer waits this long (a slow Graph).
     delay_ms: AtomicU64,
+    /// Graph requests being answered, and the most at once.
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// Counts one Graph request from its arrival until its answer, or until the client goes away.
+struct InFlight(Arc<Fake>);
+
+impl InFlight {
+    fn enter(fake: &Arc<Fake>) -> Self {
+        let now = fake.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        fake.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(fake.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 pub struct FakeGraph {
@@ -174,6 +194,11 @@ impl FakeGraph {
     pub fn set_delay(&self, delay: Duration) {
         self.fake.delay_ms.store(delay.as_millis() as u64, Ordering::Relaxed);
     }
+
+    /// The most Graph requests (not token requests) the fake was answering at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.fake.max_in_flight.load(Ordering::SeqCst)
+    }
 }
 
 async fn answer(State(fake): State<Arc<Fake>>, request: Request) -> Response {
@@ -188,6 +213,7 @@ async fn answer(State(fake): State<Arc<Fake>>, request: Request) -> Response {
         return token(&fake, &received);
     }
     fake.graph_requests.lock().unwrap().push(received.clone());
+    let _counted = InFlight::enter(&fake);
     let delay = Duration::from_millis(fake.delay_ms.load(Ordering::Relaxed));
     let scripted = fake.script.lock().unwrap().pop_front();
     if let Some(scripted) = scripted {
