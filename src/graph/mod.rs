@@ -1,6 +1,6 @@
-//! The Graph client behind `DetectionRuleService`: HTTPS ([`http`]), Entra ID tokens
-//! ([`token`], [`credentials`]), retries and throttling ([`retry`], [`client`]), page tokens
-//! ([`page_token`]), and the rule operations ([`rules`]). It knows nothing of gRPC: its errors
+//! The Graph client behind `DetectionRuleService`: HTTPS (`http`), Entra ID tokens
+//! (`token`, `credentials`), retries and throttling (`retry`, `client`), page tokens
+//! (`page_token`), and the rule operations (`rules`). It knows nothing of gRPC: its errors
 //! become statuses at the edge.
 
 mod client;
