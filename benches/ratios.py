@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Ratios of the last `cargo bench --bench codec` run, from criterion's saved estimates.
+"""Ratios of the last `cargo bench --bench codec` and `--bench gateway` runs, from criterion's
+saved estimates.
 
     python3 benches/ratios.py [target/criterion]
 
@@ -10,6 +11,9 @@ Times are criterion's median estimates. A ratio above 1 means graphbridge is fas
 - from_graph: graphbridge_codec (Graph JSON -> protobuf message) against serde_value_parse (the
   same bytes into a serde_json::Value), and graphbridge (Graph JSON -> protobuf bytes) against
   prost_reflect (proto3 JSON -> DynamicMessage -> bytes).
+- gateway: graphbridge (the RPC through the gateway to the Graph emulator) against plain_http (the
+  same GET of the emulator by a plain HTTP client): `x plain` = graphbridge's time / plain_http's,
+  so here above 1 is the gateway's cost; `+ µs` = the difference.
 """
 
 import json
@@ -21,7 +25,7 @@ runs = {}
 for bench in root.glob("*/*/new/benchmark.json"):
     meta = json.loads(bench.read_text())
     estimates = json.loads((bench.parent / "estimates.json").read_text())
-    group = runs.setdefault(meta["group_id"], {"bytes": meta["throughput"]["Bytes"]})
+    group = runs.setdefault(meta["group_id"], {"bytes": (meta["throughput"] or {}).get("Bytes")})
     group[meta["function_id"]] = estimates["median"]["point_estimate"]
 
 
@@ -53,3 +57,16 @@ for payload in PAYLOADS:
               f" | {fmt(g['graphbridge'])} | {fmt(g['serde_value_parse'])} | {fmt(g['serde_value'])}"
               f" | {fmt(g['prost_reflect'])} | {g['serde_value_parse'] / g['graphbridge_codec']:.2f}"
               f" | {g['prost_reflect'] / g['graphbridge']:.2f} |")
+
+GATEWAY = [("get", "GetDetectionRule (one rule)"), ("list", "ListDetectionRules (a page of 10)")]
+if any(f"gateway/{call}" in runs for call, _ in GATEWAY):
+    print()
+    print("| call | plain_http | graphbridge | x plain | + µs | codec_alone | grpc_health |")
+    print("|---|--:|--:|--:|--:|--:|--:|")
+    for call, title in GATEWAY:
+        g = runs.get(f"gateway/{call}")
+        if g:
+            plain, gateway = g["plain_http"], g["graphbridge"]
+            health = fmt(g["grpc_health"]) if "grpc_health" in g else ""
+            print(f"| {title} | {fmt(plain)} | {fmt(gateway)} | {gateway / plain:.2f} | {(gateway - plain) / 1000:.1f}"
+                  f" | {fmt(g['codec_alone'])} | {health} |")

@@ -7,14 +7,22 @@
 //! Every JSON seed of `round_trip` is checked to be accepted by FromGraph, so that the target
 //! starts from inputs that reach ToGraph. The detection-rule targets (`rule_from_graph`,
 //! `rule_to_graph_request`) start from the fixtures in `tests/fixtures/rules/` and hostile
-//! variants of them.
+//! variants of them. The gateway targets (`retry_after`, `page_token`) get hand-made text seeds,
+//! the page tokens sealed with the target's own key.
+
+#[path = "../fuzz_targets/page_token_key.rs"]
+mod page_token_key;
 
 use std::{
     collections::BTreeSet,
     fmt::Write as _,
     fs,
     path::{Path, PathBuf},
+    time::{self, UNIX_EPOCH},
 };
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use graphbridge::graph::{PageTokens, parse_retry_after};
 
 use graphbridge_codec::{
     self as codec, Policy,
@@ -259,6 +267,67 @@ fn malformed() -> Vec<(String, String)> {
     .into_iter()
     .map(|(n, j)| (format!("bad-{n}"), j))
     .collect()
+}
+
+/// `retry_after` seeds: the value, then `\n` and `now` in seconds from the epoch where it matters.
+fn retry_after_seeds() -> Vec<(&'static str, String)> {
+    const NOW: u64 = 1_700_000_000;
+    let date = |seconds: u64| httpdate::fmt_http_date(UNIX_EPOCH + time::Duration::from_secs(seconds));
+    let mut seeds: Vec<(&str, String)> = [
+        ("seconds", "120"),
+        ("zero", "0"),
+        ("graph-fraction", "2.128"),
+        ("spaces", " 7 "),
+        ("half-nanosecond", "0.0000000015"),
+        ("long-fraction", "1.12345678901234567890"),
+        ("near-u64-max", "18446744073709551615"),
+        ("ten-to-19", "9999999999999999999.999999999"),
+        ("exponent", "1e19"),
+        ("rfc850-date", "Tuesday, 14-Nov-23 22:15:20 GMT\n1700000000"),
+        ("asctime-date", "Tue Nov 14 22:15:20 2023\n1700000000"),
+        ("date-before-epoch-now", "Thu, 01 Jan 1970 00:00:00 GMT\n-86400"),
+        ("last-date", "Fri, 31 Dec 9999 23:59:59 GMT\n0"),
+        ("bad-empty", ""),
+        ("bad-negative", "-1"),
+        ("bad-word", "soon"),
+        ("bad-infinite", "1e999"),
+        ("bad-nan", "NaN"),
+        ("bad-two-points", "1.5.2"),
+        ("trailing-point", "1."),
+        ("bad-plus", "+1"),
+        ("bad-hex", "0x10"),
+        ("bad-arabic-indic-digit", "\u{663}"),
+        ("bad-hour", "Tue, 14 Nov 2023 25:15:20 GMT"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name, value.to_owned()))
+    .collect();
+    seeds.push(("date-in-two-minutes", format!("{}\n{NOW}", date(NOW + 120))));
+    seeds.push(("date-two-minutes-ago", format!("{}\n{NOW}", date(NOW - 120))));
+    seeds
+}
+
+/// `page_token` seeds, `A\nB\nC`: tokens sealed with the target's key (A) for a filter (B), and
+/// links to seal (A) for a filter (B) and to open with another (C).
+fn page_token_seeds() -> Vec<(&'static str, String)> {
+    let link = "/beta/security/rules/detectionRules?$top=10&$skiptoken=RFNwdAIAAQAAAA";
+    let (filter, other) = ("status eq 'enabled'", "status eq 'disabled'");
+    let tokens = PageTokens::new(page_token_key::KEY);
+    let sealed = tokens.seal(link, filter);
+    let mut other_version = URL_SAFE_NO_PAD.decode(&sealed).expect("base64url");
+    other_version[0] = 2;
+    vec![
+        ("sealed", format!("{sealed}\n{filter}")),
+        ("sealed-no-filter", tokens.seal(link, "")),
+        ("sealed-other-filter", format!("{sealed}\n{other}")),
+        ("sealed-truncated", format!("{}\n{filter}", &sealed[..sealed.len() - 1])),
+        ("sealed-other-version", format!("{}\n{filter}", URL_SAFE_NO_PAD.encode(other_version))),
+        ("link", format!("{link}\n{filter}\n{other}")),
+        ("absolute-link", format!("https://graph.microsoft.com{link}\ncontains(displayName,'\u{e9}t\u{e9}')\n")),
+        ("bad-junk", "!!!".into()),
+        ("bad-short", "AAAA".into()),
+        ("bad-padded", format!("{sealed}==\n{filter}")),
+    ]
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
@@ -700,14 +769,28 @@ fn main() {
     for (name, bytes) in &rule_protos {
         write(&seeds_dir.join("rule_to_graph_request"), &format!("{name}.bin"), bytes);
     }
+    let retry_after = retry_after_seeds();
+    for (name, text) in &retry_after {
+        let (value, _) = text.split_once('\n').unwrap_or((text, ""));
+        let accepted = parse_retry_after(value, UNIX_EPOCH + time::Duration::from_secs(1_700_000_000)).is_some();
+        assert_eq!(accepted, !name.starts_with("bad-") && *name != "near-u64-max", "{name}: {value:?}");
+        write(&seeds_dir.join("retry_after"), &format!("{name}.txt"), text.as_bytes());
+    }
+    let page_token = page_token_seeds();
+    for (name, text) in &page_token {
+        write(&seeds_dir.join("page_token"), &format!("{name}.txt"), text.as_bytes());
+    }
     fs::write(root.join("graph.dict"), dictionary()).unwrap();
     println!(
-        "{} JSON seeds, {} malformed, {} protobuf seeds; {} rule JSON seeds, {} malformed, {} rule protobuf seeds; and graph.dict",
+        "{} JSON seeds, {} malformed, {} protobuf seeds; {} rule JSON seeds, {} malformed, {} rule protobuf seeds; \
+         {} retry_after and {} page_token seeds; and graph.dict",
         valid.len(),
         malformed().len(),
         protos.len(),
         rules.len(),
         rule_malformed().len(),
-        rule_protos.len()
+        rule_protos.len(),
+        retry_after.len(),
+        page_token.len()
     );
 }
