@@ -1,13 +1,13 @@
 //! The ceiling of a Translator call for `scripts/bench-load`: a bare tonic server on the
-//! product's stack (tonic, prost's framing, tokio, mimalloc, the same runtime shape) that moves the
-//! same bytes as graphbridge and translates nothing. Each method it serves reads and decodes the
+//! product's stack (tonic, tokio, mimalloc, the same runtime shape) that moves the same bytes as
+//! graphbridge and translates nothing. Each method it serves reads and decodes the
 //! request like any tonic service (the whole body, frame by frame, through a codec), then answers a
 //! pre-built reply: a response body `benches/load_frames.rs` wrote, sent verbatim.
 //!
 //! `echo_server ADDR METHOD=FILE...` serves `/graphbridge.v1.Translator/METHOD` on ADDR, answering
 //! with the gRPC frame in FILE. Without arguments (as under a plain `cargo bench`) it serves
-//! nothing. A bench target, not an example: `cargo build` and `cargo test` build neither, but
-//! `cargo test` builds examples, and this is no part of the product.
+//! nothing. A bench target rather than an example, as it is no part of the product: neither
+//! `cargo build` nor `cargo test` builds benches, while `cargo test` builds examples.
 
 use std::{collections::HashMap, convert::Infallible, fs, net::SocketAddr, sync::Arc};
 
@@ -70,8 +70,7 @@ impl UnaryService<Bytes> for Reply {
     type Response = Bytes;
     type Future = std::future::Ready<Result<Response<Bytes>, Status>>;
 
-    fn call(&mut self, request: Request<Bytes>) -> Self::Future {
-        drop(request);
+    fn call(&mut self, _request: Request<Bytes>) -> Self::Future {
         std::future::ready(Ok(Response::new(self.0.clone())))
     }
 }
