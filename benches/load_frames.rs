@@ -1,17 +1,20 @@
 //! Writes the request bodies of `scripts/bench-load` (gRPC length-prefixed frames) and the
 //! response bodies a correct server sends back, so the load test can check every response byte
 //! count: `cargo bench --bench load_frames -- DIR`. Without DIR (as under a plain `cargo bench`)
-//! it writes nothing.
+//! it writes nothing. The echo server of the load test (`benches/echo_server.rs`) answers with
+//! these response bodies, so that it moves the same bytes as graphbridge.
 //!
-//! The ToGraph and FromGraph payloads are the 16 seed actions of `crates/codec/benches/codec.rs`.
+//! The ToGraph and FromGraph payloads are the 16 seed actions of `crates/codec/benches/codec.rs`;
+//! RuleToGraph and RuleFromGraph move a whole rule, the `new-get` fixture compacted as in that
+//! bench (Graph's own responses carry no indentation).
 
 use std::{fs, path::PathBuf};
 
 use graphbridge_codec::{
-    self as codec, Policy,
-    pb::{FromGraphRequest, FromGraphResponse, ToGraphResponse},
+    pb::{FromGraphRequest, RuleFromGraphRequest, RuleToGraphRequest},
+    translate::{self, Limits},
 };
-use graphbridge_testkit::{DEPTH, payloads::payloads};
+use graphbridge_testkit::{fixtures::rule_fixture, payloads::payloads};
 use prost::Message;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse, health_check_response::ServingStatus};
 
@@ -33,20 +36,32 @@ fn main() {
     };
     fs::create_dir_all(&dir).expect("output directory");
     let payload = payloads().into_iter().find(|p| p.name == "seed16").expect("the seed16 payload");
+    let rule_json =
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&rule_fixture("new-get")).expect("JSON"))
+            .expect("a JSON string");
 
-    let written =
-        codec::to_graph(&payload.to_graph_request.actions, Policy::Preserve, false, DEPTH).expect("valid actions");
-    let read = codec::from_graph(&payload.graph_json, Policy::Preserve, DEPTH).expect("valid Graph JSON");
-    let files: [(&str, Vec<u8>); 6] = [
+    // The expected responses come from the translations the service runs, under its default
+    // limits, which these payloads are far below.
+    let limits = Limits::UNBOUNDED;
+    let to_graph = payload.to_graph_request;
+    let from_graph = FromGraphRequest { json: payload.graph_json, ..Default::default() };
+    let rule_from_graph = RuleFromGraphRequest { json: rule_json, ..Default::default() };
+    let read_rule = translate::rule_from_graph(&limits, &rule_from_graph).expect("a valid rule");
+    let rule_to_graph = RuleToGraphRequest { rule: read_rule.rules.first().cloned(), ..Default::default() };
+    let files: [(&str, Vec<u8>); 10] = [
         ("health.req", frame(&HealthCheckRequest::default())),
         ("health.resp", frame(&HealthCheckResponse { status: ServingStatus::Serving.into() })),
-        ("to_graph.req", frame(&payload.to_graph_request)),
-        ("to_graph.resp", frame(&ToGraphResponse { json: written.json, unknown_data: written.unknown_data })),
-        ("from_graph.req", frame(&FromGraphRequest { json: payload.graph_json.clone(), ..Default::default() })),
-        ("from_graph.resp", frame(&FromGraphResponse { actions: read.actions, unknown_data: read.unknown_data })),
+        ("to_graph.req", frame(&to_graph)),
+        ("to_graph.resp", frame(&translate::to_graph(&limits, &to_graph).expect("valid actions"))),
+        ("from_graph.req", frame(&from_graph)),
+        ("from_graph.resp", frame(&translate::from_graph(&limits, &from_graph).expect("valid Graph JSON"))),
+        ("rule_to_graph.req", frame(&rule_to_graph)),
+        ("rule_to_graph.resp", frame(&translate::rule_to_graph(&limits, &rule_to_graph).expect("a valid rule"))),
+        ("rule_from_graph.req", frame(&rule_from_graph)),
+        ("rule_from_graph.resp", frame(&read_rule)),
     ];
     for (name, bytes) in files {
         fs::write(dir.join(name), &bytes).expect("write a frame");
-        println!("{name:<16} {:>6} bytes", bytes.len());
+        println!("{name:<20} {:>6} bytes", bytes.len());
     }
 }
