@@ -23,6 +23,9 @@ use super::{
 };
 use crate::server::metrics::Metrics;
 
+/// The longest throttling window kept: Graph's own have been minutes.
+const LONGEST_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
 /// Why a wait of `wait` (until `until`) cannot be made, if it cannot.
 fn wait_limit(until: Instant, wait: Duration, deadline: Option<Instant>) -> Option<WaitLimit> {
     match deadline {
@@ -159,7 +162,8 @@ impl GraphClient {
             if retries >= self.max_retries {
                 return Err(error);
             }
-            let wait = graph_wait.unwrap_or_else(|| backoff(retries, self.jitter()));
+            // Capped so that instants stay representable whatever Graph sends (1e19 s parses).
+            let wait = graph_wait.unwrap_or_else(|| backoff(retries, self.jitter())).min(LONGEST_WINDOW);
             if graph_wait.is_some() {
                 // Everyone waits for Graph's window (this call at the top of the loop), even if
                 // this call gives up now: Graph counts requests sent during it.

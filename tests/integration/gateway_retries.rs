@@ -103,6 +103,18 @@ async fn a_wait_past_the_callers_deadline_fails_at_once() {
     assert_eq!(gateway.graph.graph_requests().len(), 1, "nothing sent during the window");
 }
 
+/// Found by the retry_after fuzz target: an absurd delay overflowed the deadline arithmetic.
+#[tokio::test]
+async fn an_absurd_retry_after_is_resource_exhausted_not_a_panic() {
+    let gateway = stored().await;
+    let mut client = gateway.client().await;
+    for retry_after in ["1e19", "9999999999999999999"] {
+        gateway.graph.script([Scripted::throttled(retry_after)]);
+        let status = client.get_detection_rule(within(get(), 5000)).await.expect_err("not waited");
+        assert_eq!(status.code(), Code::ResourceExhausted, "{retry_after}: {status:?}");
+    }
+}
+
 #[tokio::test]
 async fn without_a_deadline_a_wait_over_a_minute_is_not_made() {
     let gateway = stored().await;
