@@ -13,7 +13,7 @@ use graphbridge::pb::{GetDetectionRuleRequest, detection_rule_service_client::De
 use serde_json::json;
 
 use crate::support::{
-    child::ChildServer,
+    child::{ChildServer, memory, mib},
     fake_graph::{FakeGraph, SECRET},
     server::{channel, http_get},
 };
@@ -27,21 +27,6 @@ const CALLS: usize = 250;
 const GRAPH_PERMITS: usize = 32;
 /// Each Graph answer takes this long: 1,000 calls through 32 permits take about 10 s at least.
 const GRAPH_DELAY: Duration = Duration::from_millis(300);
-
-/// (VmRSS, VmHWM) of `pid` in bytes: resident memory now, and its peak.
-fn memory(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/<pid>/status");
-    let field = |name: &str| {
-        let line = status.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} in {status}"));
-        let kib: u64 = line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("a number of kB");
-        kib * 1024
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / MIB as f64)
-}
 
 /// The worker count is the container's (overload.rs explains why 2, not this machine's cores).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

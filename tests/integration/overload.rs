@@ -24,28 +24,13 @@ use tonic::{Code, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
 use crate::support::{
-    child::ChildServer,
+    child::{ChildServer, memory, mib},
     server::{channel, http_get},
 };
 
 const MIB: u64 = 1024 * 1024;
 /// The container memory limit the defaults are sized for (RELIABILITY.md, "Overload").
 const CONTAINER_LIMIT: u64 = 64 * MIB;
-
-/// (VmRSS, VmHWM) of `pid` in bytes.
-fn memory(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/<pid>/status");
-    let field = |name: &str| {
-        let line = status.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} in {status}"));
-        let kib: u64 = line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("a number of kB");
-        kib * 1024
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / MIB as f64)
-}
 
 /// Graph JSON of `n` actions with unknown data: about 190 bytes each.
 fn large_json(n: usize) -> String {

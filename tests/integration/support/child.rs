@@ -149,3 +149,20 @@ impl Drop for ChildServer {
         self.terminate();
     }
 }
+
+const MIB: u64 = 1024 * 1024;
+
+/// (VmRSS, VmHWM) of `pid` in bytes: resident memory now, and its peak.
+pub fn memory(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/<pid>/status");
+    let field = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} in {status}"));
+        let kib: u64 = line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("a number of kB");
+        kib * 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / MIB as f64)
+}
