@@ -235,25 +235,7 @@ fn rule_to_graph_writes_a_rule_given_in_proto_json() {
     let server = Server::start(&[], &[]);
     let request = format!(r#"{{"rule": {SMALL_RULE}}}"#);
     let written = graph_json(&call(&server, "RuleToGraph", &request));
-    assert_eq!(
-        written,
-        json!({
-            "id": "encoded-powershell",
-            "displayName": "Encoded PowerShell",
-            "status": "enabled",
-            "queryCondition": {"queryText": "DeviceProcessEvents | where ProcessCommandLine has \"-enc\""},
-            "schedule": {"frequency": "PT1H"},
-            "detectionAction": {
-                "alertTemplate": {
-                    "title": "Encoded PowerShell",
-                    "description": "A process ran encoded PowerShell.",
-                    "severity": "medium",
-                    "tactics": [{"tactic": "Execution", "techniques": [{"technique": "T1059", "subTechniques": ["T1059.001"]}]}]
-                },
-                "organizationalScope": {"deviceGroups": ["Servers"]}
-            }
-        })
-    );
+    assert_eq!(written, small_rule_graph_json());
 }
 
 /// A PATCH body: a masked field that is unset is written as null. grpcurl 1.8.6 (golang/protobuf
