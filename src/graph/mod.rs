@@ -59,7 +59,9 @@ pub(crate) fn check_files(
     Ok(())
 }
 
-/// The rule operations, ready to serve: files read and checked, nothing sent yet.
+/// The rule operations, ready to serve, nothing sent yet. The credential was checked with the
+/// settings (`check_files`) and is read again for each token; the CA bundle and page-token key
+/// are loaded here for use.
 pub(crate) fn detection_rules(
     settings: &GraphSettings,
     metrics: Arc<Metrics>,
@@ -67,7 +69,6 @@ pub(crate) fn detection_rules(
     let transport = http::Transport::new(settings.ca_file.as_deref(), settings.timeout, settings.max_message_bytes)?;
     let tokens = match &settings.identity {
         Some(identity) => {
-            credentials::check(&identity.credential)?;
             let tokens = token::Tokens::new(
                 identity.clone(),
                 &settings.authority_url,
