@@ -87,14 +87,15 @@ impl Translator {
         &self,
         translate: Translate<Req, Resp>,
         request: Req,
+        request_bytes: usize,
         held: Held,
     ) -> Result<Resp, CallError>
     where
-        Req: Message + Send + 'static,
+        Req: Send + 'static,
         Resp: Reported + Send + 'static,
         Held: Send + 'static,
     {
-        if request.encoded_len() <= INLINE_REQUEST_BYTES {
+        if request_bytes <= INLINE_REQUEST_BYTES {
             return self.answer(translate, &request);
         }
         let this = self.clone();
@@ -118,18 +119,20 @@ impl Translator {
         let item_bytes = item.encoded_len();
         let call = self.metrics.start("TranslateStream", item_bytes);
         let result = match item.request {
-            Some(In::ToGraph(request)) => self.translate(translate::to_graph, request, done).await.map(Out::ToGraph),
+            Some(In::ToGraph(request)) => {
+                self.translate(translate::to_graph, request, item_bytes, done).await.map(Out::ToGraph)
+            }
             Some(In::FromGraph(request)) => {
-                self.translate(translate::from_graph, request, done).await.map(Out::FromGraph)
+                self.translate(translate::from_graph, request, item_bytes, done).await.map(Out::FromGraph)
             }
             Some(In::RuleToGraph(request)) => {
-                self.translate(translate::rule_to_graph, request, done).await.map(Out::RuleToGraph)
+                self.translate(translate::rule_to_graph, request, item_bytes, done).await.map(Out::RuleToGraph)
             }
             Some(In::RuleFromGraph(request)) => {
-                self.translate(translate::rule_from_graph, request, done).await.map(Out::RuleFromGraph)
+                self.translate(translate::rule_from_graph, request, item_bytes, done).await.map(Out::RuleFromGraph)
             }
             Some(In::MigrateRule(request)) => {
-                self.translate(translate::migrate_rule, request, done).await.map(Out::MigrateRule)
+                self.translate(translate::migrate_rule, request, item_bytes, done).await.map(Out::MigrateRule)
             }
             None => Err(CallError::MissingRequest),
         };
@@ -156,16 +159,13 @@ impl Translator {
         Resp: Message + Reported + Send + 'static,
     {
         let admitted = admitted(&request);
-        let request = request.into_inner();
-        let request_bytes = request.encoded_len();
+        // The size its length prefix declared, which the admission has held to
+        // --max-message-bytes: measuring the decoded message again would walk all of it.
+        let request_bytes = admitted.as_ref().map_or(0, |admitted| admitted.message_bytes());
         let call = self.metrics.start(method, request_bytes);
-        let admitted = admitted.and_then(|admitted| {
-            self.settings.translation.check_size("request", request_bytes)?;
-            Ok(admitted)
-        });
         let result = match admitted {
             Err(error) => Err(error),
-            Ok(admitted) => self.translate(translate, request, admitted).await,
+            Ok(admitted) => self.translate(translate, request.into_inner(), request_bytes, admitted).await,
         };
         answered(call, result)
     }

@@ -148,6 +148,8 @@ struct Prefixes {
     to_skip: usize,
     prefix: [u8; PREFIX_BYTES],
     filled: usize,
+    /// The size the last complete prefix declared.
+    declared: usize,
 }
 
 impl Prefixes {
@@ -170,6 +172,7 @@ impl Prefixes {
             if self.filled == PREFIX_BYTES {
                 let [_compressed, length @ ..] = self.prefix;
                 self.to_skip = u32::from_be_bytes(length) as usize;
+                self.declared = self.to_skip;
                 self.filled = 0;
                 if self.to_skip > limit {
                     return Err((prefix_start, self.to_skip));
@@ -204,6 +207,12 @@ impl Admitted {
         }
         charge.received = received;
         Ok(())
+    }
+
+    /// The size of the message received last, as its length prefix declared it (within
+    /// --max-message-bytes, or the body was refused): a unary call's request size.
+    pub(crate) fn message_bytes(&self) -> usize {
+        self.charge.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).messages.declared
     }
 
     /// Gives back the budget held for what was received so far: a stream calls this once an
