@@ -2,7 +2,7 @@
 //! - a request that is not valid protobuf (truncated, invalid UTF-8 in a string) is the caller's
 //!   mistake, INVALID_ARGUMENT, where tonic-prost reports INTERNAL;
 //! - a message is decoded from the contiguous bytes tonic has already collected, not through
-//!   tonic's buffer type byte by byte (BENCHMARKS.md §10);
+//!   tonic's buffer type (BENCHMARKS.md §10);
 //! - a message is encoded without prost's up-front size check, which walks the whole message to
 //!   compare its size with a buffer that grows as it is written anyway.
 
