@@ -81,12 +81,17 @@ impl Path {
         if self.in_collection() {
             return None;
         }
-        let mut path = String::with_capacity(48);
-        for step in self.steps() {
-            if let Step::Property { info, .. } = step {
-                path.push_str(info.proto_name);
-                path.push('.');
-            }
+        let names = || {
+            self.steps().iter().filter_map(|step| match step {
+                Step::Property { info, .. } => Some(info.proto_name),
+                Step::Item { .. } => None,
+            })
+        };
+        // Sized first: a rule's paths are read by the dozen, and most outgrow a guess.
+        let mut path = String::with_capacity(names().map(|name| name.len() + 1).sum::<usize>() + last.proto_name.len());
+        for name in names() {
+            path.push_str(name);
+            path.push('.');
         }
         path.push_str(last.proto_name);
         Some(path)

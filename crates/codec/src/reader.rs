@@ -73,7 +73,7 @@ pub fn rules_from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<
     let mut envelope = None;
     let scanned = match scanner.peek() {
         Some(b'{') => {
-            reader.present = Some(Present::default());
+            reader.present = Some(Present::for_rule());
             envelope = Some(Envelope::new(policy));
             reader.rule(&mut scanner, &mut rule, &mut envelope)
         }
@@ -194,9 +194,11 @@ impl Reader {
         envelope: &mut Option<Envelope>,
     ) -> Result<(), SyntaxError> {
         let info = &DetectionRule::INFO;
+        let mut next = 0;
         s.object(1, |s, key| {
-            if let Some(index) = info.find(key).filter(|_| !is_annotation(key)) {
+            if let Some(index) = info.find_from(key, next).filter(|_| !is_annotation(key)) {
                 *envelope = None; // a rule's property: a rule
+                next = index + 1;
                 return self.property(info, index, key, s, 2, rule);
             }
             let start = s.offset();
@@ -225,7 +227,8 @@ impl Reader {
             return self.polymorphic(s, depth, object);
         }
         let Shape::Known(info) = object.shape() else { unreachable!("a plain object has one type") };
-        s.object(depth, |s, key| self.member(info, key, s, depth + 1, object))?;
+        let mut next = 0;
+        s.object(depth, |s, key| self.member(info, key, &mut next, s, depth + 1, object))?;
         Ok(true)
     }
 
@@ -239,9 +242,10 @@ impl Reader {
     ) -> Result<bool, SyntaxError> {
         let mut typed = None;
         let mut buffered = Vec::new();
+        let mut next = 0;
         s.object(depth, |s, key| {
             if let Some(typed) = typed {
-                return self.typed_member(typed, key, s, depth + 1, object);
+                return self.typed_member(typed, key, &mut next, s, depth + 1, object);
             }
             if key != ODATA_TYPE {
                 buffered.push((key.clone(), s.buffer(depth + 1)?));
@@ -250,7 +254,7 @@ impl Reader {
             let read = self.odata_type(s, depth + 1, object)?;
             typed = Some(read);
             for (key, value) in &buffered {
-                self.typed_member(read, key, &mut Cursor(value), depth + 1, object)?;
+                self.typed_member(read, key, &mut next, &mut Cursor(value), depth + 1, object)?;
             }
             Ok(())
         })?;
@@ -313,12 +317,13 @@ impl Reader {
         &mut self,
         typed: Typed,
         key: &str,
+        next: &mut usize,
         s: &mut impl Source<'a>,
         depth: usize,
         object: &mut dyn GraphObject,
     ) -> Result<(), SyntaxError> {
         match typed {
-            Typed::Known(info) => self.member(info, key, s, depth, object),
+            Typed::Known(info) => self.member(info, key, next, s, depth, object),
             Typed::Unknown => {
                 let raw = s.value(depth)?;
                 object.additional_data_mut().insert(key.to_owned(), raw.text.to_owned());
@@ -328,17 +333,22 @@ impl Reader {
         }
     }
 
-    /// Reads the member `key` at `s` of an object of the known type `info`.
+    /// Reads the member `key` at `s` of an object of the known type `info`; `next` is where to
+    /// look for its property first, the index after the previous member's.
     fn member<'a>(
         &mut self,
         info: &'static TypeInfo,
         key: &str,
+        next: &mut usize,
         s: &mut impl Source<'a>,
         depth: usize,
         object: &mut dyn GraphObject,
     ) -> Result<(), SyntaxError> {
-        match info.find(key).filter(|_| !is_annotation(key)) {
-            Some(index) => self.property(info, index, key, s, depth, object),
+        match info.find_from(key, *next).filter(|_| !is_annotation(key)) {
+            Some(index) => {
+                *next = index + 1;
+                self.property(info, index, key, s, depth, object)
+            }
             None => {
                 let raw = s.value(depth)?;
                 self.other_member(info, key, raw.text, object);

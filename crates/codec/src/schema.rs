@@ -185,7 +185,16 @@ pub struct TypeInfo {
 impl TypeInfo {
     /// The index of the property Graph spells `graph_name`.
     pub fn find(&self, graph_name: &str) -> Option<usize> {
-        self.properties.iter().position(|p| p.graph_name == graph_name)
+        self.find_from(graph_name, 0)
+    }
+
+    /// The index of the property Graph spells `graph_name`, looked for from index `from` on,
+    /// then before it. Graph writes members in schema order, so a reader passing the index after
+    /// the previous member's finds most of them at the first comparison.
+    pub fn find_from(&self, graph_name: &str, from: usize) -> Option<usize> {
+        let (before, after) = self.properties.split_at(from.min(self.properties.len()));
+        let is_named = |p: &PropertyInfo| p.graph_name == graph_name;
+        after.iter().position(is_named).map(|i| before.len() + i).or_else(|| before.iter().position(is_named))
     }
 }
 

@@ -210,3 +210,27 @@ fn every_type_reachable_from_a_rule_matches_graph() {
     }
     assert_eq!(derived, expected_derived);
 }
+
+/// The reader looks each member up from the index after the previous one (`find_from`): from any
+/// starting index, every property of every type a rule reaches is found at its own index, and a
+/// name that is no property (another type's, a changed case) is found nowhere.
+#[test]
+fn a_property_is_found_from_any_starting_index() {
+    for reached in &reachable_from_rule() {
+        let info = reached.node.info;
+        for from in 0..=info.properties.len() + 1 {
+            for (index, property) in info.properties.iter().enumerate() {
+                assert_eq!(
+                    info.find_from(property.graph_name, from),
+                    Some(index),
+                    "{}.{}",
+                    info.graph_name,
+                    property.graph_name
+                );
+                let recased = property.graph_name.to_uppercase();
+                assert_eq!(info.find_from(&recased, from), None, "{}.{recased}", info.graph_name);
+            }
+            assert_eq!(info.find_from("@odata.type", from), None);
+        }
+    }
+}
