@@ -67,6 +67,13 @@ impl From<AdmissionError> for Status {
 impl From<GatewayError> for Status {
     fn from(error: GatewayError) -> Self {
         let message = bounded(&error.to_string(), MAX_MESSAGE);
+        // Graph's ids go into the log line too: they are what Microsoft support asks for.
+        let graph_answer = match &error {
+            GatewayError::Graph { failure, .. } | GatewayError::Throttled { failure: Some(failure), .. } => {
+                Some((failure.request_id.clone(), failure.client_request_id.clone()))
+            }
+            _ => None,
+        };
         let (status, level) = match error {
             GatewayError::NotConfigured => (Status::failed_precondition(message), Level::DEBUG),
             GatewayError::ReadOnly { .. } => (Status::permission_denied(message), Level::DEBUG),
@@ -103,7 +110,9 @@ impl From<GatewayError> for Status {
                 (Status::internal(message), Level::ERROR)
             }
         };
-        logged(status, level)
+        let ids =
+            graph_answer.as_ref().map(|(request_id, client_request_id)| GraphIds { request_id, client_request_id });
+        logged_with(status, level, ids)
     }
 }
 
@@ -186,11 +195,24 @@ where
 /// Logs a failed call at `level`: a caller's mistake at debug only, as its message may quote the
 /// caller's data (an unknown member, a key).
 fn logged(status: Status, level: Level) -> Status {
+    logged_with(status, level, None)
+}
+
+/// The ids of the Graph request that answered a failed call.
+struct GraphIds<'a> {
+    request_id: &'a str,
+    client_request_id: &'a str,
+}
+
+/// `logged`, with the ids of Graph's answer when Graph answered.
+fn logged_with(status: Status, level: Level, graph: Option<GraphIds<'_>>) -> Status {
     let (code, error) = (code_label(status.code()), status.message());
+    let request_id = graph.as_ref().map(|ids| ids.request_id);
+    let client_request_id = graph.as_ref().map(|ids| ids.client_request_id);
     match level {
-        Level::ERROR => tracing::error!(code, error, "request failed"),
-        Level::WARN => tracing::warn!(code, error, "request failed"),
-        _ => tracing::debug!(code, error, "request refused"),
+        Level::ERROR => tracing::error!(code, error, request_id, client_request_id, "request failed"),
+        Level::WARN => tracing::warn!(code, error, request_id, client_request_id, "request failed"),
+        _ => tracing::debug!(code, error, request_id, client_request_id, "request refused"),
     }
     status
 }

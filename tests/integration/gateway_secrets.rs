@@ -3,7 +3,10 @@
 //! Graph's errors and Entra ID's refusals; and each Graph call still has its debug line with
 //! Graph's request-id and graphbridge's client-request-id, which is what a support case needs.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
 
 use graphbridge::pb::{
     CreateDetectionRuleRequest, DetectionRule, GetDetectionRuleRequest,
@@ -212,6 +215,30 @@ fn a_client_secret_and_tokens_reach_neither_the_log_nor_a_caller() {
     assert!(entra.message().contains("AADSTS7000215"), "Entra ID's reason is passed on: {entra:?}");
     assert_clean(&lines.join("\n"), &[SECRET, WRONG_SECRET], "the log");
     assert_each_graph_call_logged_with_its_ids(&lines, &requests);
+    // Entra ID's refusal is the one failure Graph did not answer.
+    let answered_by_graph = ["NOT_FOUND", "PERMISSION_DENIED", "ALREADY_EXISTS", "INTERNAL"];
+    assert_failures_logged_with_graphs_ids(&lines, &requests, &answered_by_graph);
+}
+
+/// The line of each failed call that Graph answered carries the ids of that answer: Graph's
+/// `request-id` (what Microsoft support asks for) and the `client-request-id` sent. `codes`: the
+/// codes of those calls, in order; other failures carry no ids.
+fn assert_failures_logged_with_graphs_ids(lines: &[String], requests: &[Received], codes: &[&str]) {
+    let sent: BTreeSet<&str> = requests.iter().map(|request| request.header("client-request-id")).collect();
+    let logs: Vec<Value> = lines.iter().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let failures = logs.iter().filter(|log| log["message"] == "request failed" || log["message"] == "request refused");
+    let mut with_ids = Vec::new();
+    for failure in failures {
+        let Some(client_request_id) = failure["client_request_id"].as_str() else {
+            assert!(failure.get("request_id").is_none(), "{failure}");
+            continue;
+        };
+        assert!(sent.contains(client_request_id), "an id sent to Graph: {failure}");
+        let request_id = failure["request_id"].as_str().unwrap_or_default();
+        assert!(request_id.starts_with("req-"), "Graph's request-id: {failure}");
+        with_ids.push(failure["code"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(with_ids, codes, "the failures logged with Graph's ids");
 }
 
 /// Azure Workload Identity: the projected token is a credential too, sent as a client assertion;
