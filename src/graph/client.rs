@@ -120,7 +120,10 @@ impl GraphClient {
             let outcome =
                 self.transport.send(self.http_request(request, &token.header, client_request_id), time_left).await;
             drop(permit);
-            self.observe(request, &outcome, client_request_id, retries, started.elapsed());
+            // The send after a refused token is no retry (it spends none of --graph-max-retries)
+            // but is another attempt.
+            let number = retries + u32::from(token_refused);
+            self.observe(request, &outcome, client_request_id, number, started.elapsed());
 
             let outcome = match outcome {
                 Ok(answer) if answer.status.is_success() => return Ok(answer),
@@ -238,7 +241,7 @@ impl GraphClient {
         request: &GraphRequest,
         outcome: &Result<Answer, TransportError>,
         client_request_id: &str,
-        retry: u32,
+        attempt: u32,
         elapsed: Duration,
     ) {
         let (status, request_id) = match outcome {
@@ -253,7 +256,7 @@ impl GraphClient {
             status,
             request_id,
             client_request_id,
-            retry,
+            attempt,
             elapsed_ms = elapsed.as_millis() as u64,
             "graph call"
         );

@@ -133,8 +133,9 @@ fn status_text(status: &Status) -> String {
 }
 
 /// The `graph call` debug lines: one per attempt sent to Graph, with Graph's `request-id` (the
-/// fake answers `req-<status>`) and the `client-request-id` that was sent; together the lines
-/// account for every request the fake received.
+/// fake answers `req-<status>`), the `client-request-id` that was sent and the attempt's number
+/// within its call (0, 1, ... in order, the send after a refused token included); together the
+/// lines account for every request the fake received.
 fn assert_each_graph_call_logged_with_its_ids(lines: &[String], requests: &[Received]) {
     let logs: Vec<Value> = lines.iter().filter_map(|line| serde_json::from_str(line).ok()).collect();
     let calls: Vec<&Value> = logs.iter().filter(|log| log["message"] == "graph call").collect();
@@ -145,7 +146,9 @@ fn assert_each_graph_call_logged_with_its_ids(lines: &[String], requests: &[Rece
         assert_eq!(call["request_id"].as_str(), Some(format!("req-{status}").as_str()), "Graph's request-id: {call}");
         let client_request_id = call["client_request_id"].as_str().unwrap_or_else(|| panic!("no id: {call}"));
         assert_eq!(client_request_id.len(), 36, "a UUID: {call}");
-        *logged.entry(client_request_id.to_owned()).or_default() += 1;
+        let attempts = logged.entry(client_request_id.to_owned()).or_default();
+        assert_eq!(call["attempt"].as_u64(), Some(*attempts as u64), "attempts of one call in order: {call}");
+        *attempts += 1;
     }
     let mut sent: BTreeMap<String, usize> = BTreeMap::new();
     for request in requests {
