@@ -68,9 +68,12 @@ impl From<GatewayError> for Status {
     fn from(error: GatewayError) -> Self {
         let message = bounded(&error.to_string(), MAX_MESSAGE);
         // Graph's ids go into the log line too: they are what Microsoft support asks for.
-        let graph_answer = match &error {
+        let ids = match &error {
             GatewayError::Graph { failure, .. } | GatewayError::Throttled { failure: Some(failure), .. } => {
-                Some((failure.request_id.clone(), failure.client_request_id.clone()))
+                Some(GraphIds {
+                    request_id: failure.request_id.clone(),
+                    client_request_id: failure.client_request_id.clone(),
+                })
             }
             _ => None,
         };
@@ -110,9 +113,7 @@ impl From<GatewayError> for Status {
                 (Status::internal(message), Level::ERROR)
             }
         };
-        let ids =
-            graph_answer.as_ref().map(|(request_id, client_request_id)| GraphIds { request_id, client_request_id });
-        logged_with(status, level, ids)
+        logged_with(status, level, ids.as_ref())
     }
 }
 
@@ -199,16 +200,16 @@ fn logged(status: Status, level: Level) -> Status {
 }
 
 /// The ids of the Graph request that answered a failed call.
-struct GraphIds<'a> {
-    request_id: &'a str,
-    client_request_id: &'a str,
+struct GraphIds {
+    request_id: String,
+    client_request_id: String,
 }
 
 /// `logged`, with the ids of Graph's answer when Graph answered.
-fn logged_with(status: Status, level: Level, graph: Option<GraphIds<'_>>) -> Status {
+fn logged_with(status: Status, level: Level, graph: Option<&GraphIds>) -> Status {
     let (code, error) = (code_label(status.code()), status.message());
-    let request_id = graph.as_ref().map(|ids| ids.request_id);
-    let client_request_id = graph.as_ref().map(|ids| ids.client_request_id);
+    let request_id = graph.map(|ids| ids.request_id.as_str());
+    let client_request_id = graph.map(|ids| ids.client_request_id.as_str());
     match level {
         Level::ERROR => tracing::error!(code, error, request_id, client_request_id, "request failed"),
         Level::WARN => tracing::warn!(code, error, request_id, client_request_id, "request failed"),

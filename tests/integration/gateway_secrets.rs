@@ -132,12 +132,16 @@ fn status_text(status: &Status) -> String {
     )
 }
 
+/// The log lines that are JSON objects (the binary logs JSON lines; anything else is skipped).
+fn json_logs(lines: &[String]) -> Vec<Value> {
+    lines.iter().filter_map(|line| serde_json::from_str(line).ok()).collect()
+}
+
 /// The `graph call` debug lines: one per attempt sent to Graph, with Graph's `request-id` (the
 /// fake answers `req-<status>`), the `client-request-id` that was sent and the attempt's number
 /// within its call (0, 1, ... in order, the send after a refused token included); together the
 /// lines account for every request the fake received.
-fn assert_each_graph_call_logged_with_its_ids(lines: &[String], requests: &[Received]) {
-    let logs: Vec<Value> = lines.iter().filter_map(|line| serde_json::from_str(line).ok()).collect();
+fn assert_each_graph_call_logged_with_its_ids(logs: &[Value], requests: &[Received]) {
     let calls: Vec<&Value> = logs.iter().filter(|log| log["message"] == "graph call").collect();
     let mut logged: BTreeMap<String, usize> = BTreeMap::new();
     for call in &calls {
@@ -217,18 +221,18 @@ fn a_client_secret_and_tokens_reach_neither_the_log_nor_a_caller() {
     let entra = statuses.last().expect("Entra ID's refusal");
     assert!(entra.message().contains("AADSTS7000215"), "Entra ID's reason is passed on: {entra:?}");
     assert_clean(&lines.join("\n"), &[SECRET, WRONG_SECRET], "the log");
-    assert_each_graph_call_logged_with_its_ids(&lines, &requests);
+    let logs = json_logs(&lines);
+    assert_each_graph_call_logged_with_its_ids(&logs, &requests);
     // Entra ID's refusal is the one failure Graph did not answer.
     let answered_by_graph = ["NOT_FOUND", "PERMISSION_DENIED", "ALREADY_EXISTS", "INTERNAL"];
-    assert_failures_logged_with_graphs_ids(&lines, &requests, &answered_by_graph);
+    assert_failures_logged_with_graphs_ids(&logs, &requests, &answered_by_graph);
 }
 
 /// The line of each failed call that Graph answered carries the ids of that answer: Graph's
 /// `request-id` (what Microsoft support asks for) and the `client-request-id` sent. `codes`: the
 /// codes of those calls, in order; other failures carry no ids.
-fn assert_failures_logged_with_graphs_ids(lines: &[String], requests: &[Received], codes: &[&str]) {
+fn assert_failures_logged_with_graphs_ids(logs: &[Value], requests: &[Received], codes: &[&str]) {
     let sent: BTreeSet<&str> = requests.iter().map(|request| request.header("client-request-id")).collect();
-    let logs: Vec<Value> = lines.iter().filter_map(|line| serde_json::from_str(line).ok()).collect();
     let failures = logs.iter().filter(|log| log["message"] == "request failed" || log["message"] == "request refused");
     let mut with_ids = Vec::new();
     for failure in failures {
@@ -268,5 +272,5 @@ fn a_federated_token_reaches_neither_the_log_nor_a_caller() {
     assert_eq!(refused.code(), Code::Internal, "{refused:?}");
     assert_clean(&status_text(&refused), &[PROJECTED], "a status");
     assert_clean(&lines.join("\n"), &[PROJECTED], "the log");
-    assert_each_graph_call_logged_with_its_ids(&lines, &requests);
+    assert_each_graph_call_logged_with_its_ids(&json_logs(&lines), &requests);
 }
