@@ -2,13 +2,17 @@
 //! `TranslateStreamRequest`, then served exactly as the service serves them (limits, policy
 //! value, codec, status). Never a panic, and what ToGraph writes must read back: its output is
 //! one JSON value within the depth limit, FromGraph reads it, and writing what was read and
-//! reading that again gives the same actions.
+//! reading that again gives the same actions. ToGraph, FromGraph and RuleFromGraph read in place
+//! from the bytes (what their unary RPCs run) must answer exactly as of the decoded request.
 #![no_main]
 
 use graphbridge_codec::{
     self as codec, Policy, json,
-    pb::{FromGraphRequest, ToGraphRequest, TranslateStreamRequest, translate_stream_request::Request},
-    translate::{self, Limits},
+    pb::{
+        FromGraphRequest, RuleFromGraphRequest, ToGraphRequest, TranslateStreamRequest,
+        translate_stream_request::Request,
+    },
+    translate::{self, Limits, TranslateError},
 };
 use graphbridge_testkit::{DEPTH, refusals::check_refusal};
 use libfuzzer_sys::fuzz_target;
@@ -20,6 +24,22 @@ const LIMITS: Limits = Limits { max_message_bytes: 1 << 20, max_json_depth: DEPT
 const SHALLOW: Limits = Limits { max_json_depth: 4, ..LIMITS };
 
 fuzz_target!(|data: &[u8]| {
+    for limits in [LIMITS, SHALLOW] {
+        let decoded = ToGraphRequest::decode(data).map_err(TranslateError::from);
+        let expected = decoded.and_then(|request| translate::to_graph(&limits, &request));
+        assert_eq!(translate::to_graph_encoded(&limits, data), expected, "ToGraph: read in place and decoded differ");
+        let decoded = FromGraphRequest::decode(data).map_err(TranslateError::from);
+        let expected = decoded.and_then(|request| translate::from_graph(&limits, &request));
+        assert_eq!(
+            translate::from_graph_encoded(&limits, data),
+            expected,
+            "FromGraph: read in place and decoded differ"
+        );
+        let decoded = RuleFromGraphRequest::decode(data).map_err(TranslateError::from);
+        let expected = decoded.and_then(|request| translate::rule_from_graph(&limits, &request));
+        let encoded = translate::rule_from_graph_encoded(&limits, data);
+        assert_eq!(encoded, expected, "RuleFromGraph: read in place and decoded differ");
+    }
     if let Ok(request) = ToGraphRequest::decode(data) {
         to_graph(&request);
     }

@@ -5,4 +5,9 @@
 
 pub use graphbridge_codec::pb::*;
 
-tonic::include_proto!("graphbridge.v1");
+/// The request of ToGraph, FromGraph and RuleFromGraph in the generated server: its encoding,
+/// read in place.
+pub use super::proto_codec::Encoded;
+
+include!(concat!(env!("OUT_DIR"), "/server/graphbridge.v1.rs"));
+include!(concat!(env!("OUT_DIR"), "/client/graphbridge.v1.rs"));

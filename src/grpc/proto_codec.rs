@@ -4,15 +4,50 @@
 //! - a message is decoded from the contiguous bytes tonic has already collected, not through
 //!   tonic's buffer type (BENCHMARKS.md §10);
 //! - a message is encoded without prost's up-front size check, which walks the whole message to
-//!   compare its size with a buffer that grows as it is written anyway.
+//!   compare its size with a buffer that grows as it is written anyway;
+//! - a request its handler reads in place ([`Encoded`]) is passed on as its bytes.
 
-use bytes::Buf;
-use prost::Message;
+use bytes::{Buf, Bytes};
+use graphbridge_codec::translate::TranslateError;
+use prost::{DecodeError, Message};
 use std::marker::PhantomData;
 use tonic::{
     Status,
     codec::{BufferSettings, DecodeBuf, Decoder, EncodeBuf, Encoder},
 };
+
+use super::status::translate_status;
+
+/// A request message as its protobuf encoding: build.rs makes it the request type of ToGraph,
+/// FromGraph and RuleFromGraph in the generated server, whose handlers read it in place
+/// (BENCHMARKS.md §11).
+pub struct Encoded(pub Bytes);
+
+/// A request as the server reads it from a message's bytes.
+pub(crate) trait FromEncoded: Sized {
+    fn from_encoded(buf: &mut DecodeBuf<'_>) -> Result<Self, DecodeError>;
+}
+
+impl<M: Message + Default> FromEncoded for M {
+    fn from_encoded(buf: &mut DecodeBuf<'_>) -> Result<Self, DecodeError> {
+        let len = buf.remaining();
+        // tonic collects a message into one buffer before decoding it, so its bytes are one
+        // slice; prost reads a slice several times faster than it reads a `Buf` of `Buf`s.
+        if buf.chunk().len() == len {
+            let decoded = M::decode(&buf.chunk()[..len]);
+            buf.advance(len);
+            decoded
+        } else {
+            M::decode(buf)
+        }
+    }
+}
+
+impl FromEncoded for Encoded {
+    fn from_encoded(buf: &mut DecodeBuf<'_>) -> Result<Self, DecodeError> {
+        Ok(Encoded(buf.copy_to_bytes(buf.remaining())))
+    }
+}
 
 /// build.rs names this type as the codec of the generated services and clients.
 pub(crate) struct ProtoCodec<T, U>(PhantomData<(T, U)>);
@@ -26,7 +61,7 @@ impl<T, U> Default for ProtoCodec<T, U> {
 impl<T, U> tonic::codec::Codec for ProtoCodec<T, U>
 where
     T: Message + Send + 'static,
-    U: Message + Default + Send + 'static,
+    U: FromEncoded + Send + 'static,
 {
     type Encode = T;
     type Decode = U;
@@ -64,23 +99,12 @@ impl<T: Message> Encoder for ProtoEncoder<T> {
 /// Decodes with prost; a failure is INVALID_ARGUMENT.
 pub(crate) struct CallerDecoder<U>(PhantomData<U>);
 
-impl<U: Message + Default> Decoder for CallerDecoder<U> {
+impl<U: FromEncoded> Decoder for CallerDecoder<U> {
     type Item = U;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
-        let len = buf.remaining();
-        // tonic collects a message into one buffer before decoding it, so its bytes are one
-        // slice; prost reads a slice several times faster than it reads a `Buf` of `Buf`s.
-        let decoded = if buf.chunk().len() == len {
-            let decoded = U::decode(&buf.chunk()[..len]);
-            buf.advance(len);
-            decoded
-        } else {
-            U::decode(&mut *buf)
-        };
-        let message =
-            decoded.map_err(|error| Status::invalid_argument(format!("the message is not valid protobuf: {error}")))?;
+        let message = U::from_encoded(buf).map_err(|error| translate_status(TranslateError::NotProtobuf(error)))?;
         Ok(Some(message))
     }
 

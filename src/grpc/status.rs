@@ -47,6 +47,7 @@ pub(crate) fn translate_status(error: TranslateError) -> Status {
         TranslateError::TooLarge { .. } => Status::resource_exhausted(message),
         TranslateError::BadPolicy { field, .. } => invalid_field(field, message),
         TranslateError::MissingRule => invalid_field("rule", message),
+        TranslateError::NotProtobuf(_) => Status::invalid_argument(message),
         TranslateError::Codec(error) => bad_request(&error),
     };
     logged(status, Level::DEBUG)

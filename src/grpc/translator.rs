@@ -13,10 +13,9 @@ use tower_layer::Layer;
 use super::status::{CallError, answered, rpc_status};
 use crate::{
     pb::{
-        FromGraphRequest, FromGraphResponse, MigrateRuleRequest, MigrateRuleResponse, RuleFromGraphRequest,
-        RuleFromGraphResponse, RuleToGraphRequest, RuleToGraphResponse, ToGraphRequest, ToGraphResponse,
-        TranslateStreamRequest, TranslateStreamResponse, translate_stream_request, translate_stream_response,
-        translator_server,
+        Encoded, FromGraphResponse, MigrateRuleRequest, MigrateRuleResponse, RuleFromGraphResponse, RuleToGraphRequest,
+        RuleToGraphResponse, ToGraphResponse, TranslateStreamRequest, TranslateStreamResponse,
+        translate_stream_request, translate_stream_response, translator_server,
     },
     server::{
         admission::{Admission, AdmissionLimits, Admit, Admitted, Refusal},
@@ -155,7 +154,7 @@ impl Translator {
         translate: Translate<Req, Resp>,
     ) -> Result<Response<Resp>, Status>
     where
-        Req: Message + Send + 'static,
+        Req: Send + 'static,
         Resp: Message + Reported + Send + 'static,
     {
         let admitted = admitted(&request);
@@ -187,12 +186,12 @@ type ResponseStream = Pin<Box<dyn Stream<Item = Result<TranslateStreamResponse, 
 
 #[tonic::async_trait]
 impl translator_server::Translator for Translator {
-    async fn to_graph(&self, request: Request<ToGraphRequest>) -> Result<Response<ToGraphResponse>, Status> {
-        self.unary("ToGraph", request, translate::to_graph).await
+    async fn to_graph(&self, request: Request<Encoded>) -> Result<Response<ToGraphResponse>, Status> {
+        self.unary("ToGraph", request, |limits, request| translate::to_graph_encoded(limits, &request.0)).await
     }
 
-    async fn from_graph(&self, request: Request<FromGraphRequest>) -> Result<Response<FromGraphResponse>, Status> {
-        self.unary("FromGraph", request, translate::from_graph).await
+    async fn from_graph(&self, request: Request<Encoded>) -> Result<Response<FromGraphResponse>, Status> {
+        self.unary("FromGraph", request, |limits, request| translate::from_graph_encoded(limits, &request.0)).await
     }
 
     async fn rule_to_graph(
@@ -202,11 +201,9 @@ impl translator_server::Translator for Translator {
         self.unary("RuleToGraph", request, translate::rule_to_graph).await
     }
 
-    async fn rule_from_graph(
-        &self,
-        request: Request<RuleFromGraphRequest>,
-    ) -> Result<Response<RuleFromGraphResponse>, Status> {
-        self.unary("RuleFromGraph", request, translate::rule_from_graph).await
+    async fn rule_from_graph(&self, request: Request<Encoded>) -> Result<Response<RuleFromGraphResponse>, Status> {
+        let translate = |limits: &Limits, request: &Encoded| translate::rule_from_graph_encoded(limits, &request.0);
+        self.unary("RuleFromGraph", request, translate).await
     }
 
     async fn migrate_rule(

@@ -12,6 +12,7 @@ use std::{
 use graphbridge_codec::{
     self as codec, Policy,
     pb::{FromGraphResponse, ToGraphRequest, ToGraphResponse},
+    translate::{self, Limits},
 };
 use graphbridge_testkit::{
     DEPTH,
@@ -91,6 +92,13 @@ fn main() {
             "to_graph",
             &payload,
             "graphbridge",
+            // What the service runs: the request read in place.
+            count(|| translate::to_graph_encoded(&Limits::UNBOUNDED, to_graph_bytes).expect("valid")),
+        );
+        row(
+            "to_graph",
+            &payload,
+            "graphbridge_decoded",
             count(|| {
                 let request = ToGraphRequest::decode(to_graph_bytes.as_slice()).expect("valid request");
                 let written = to_graph(&request.actions);

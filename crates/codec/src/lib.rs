@@ -41,6 +41,7 @@ pub mod schema;
 mod source;
 mod time;
 pub mod translate;
+mod wire;
 mod writer;
 
 pub use error::{Error, Violation};

@@ -64,9 +64,15 @@ pub struct Collection {
     pub other: AdditionalData,
 }
 
-/// The `value` member of an OData collection, as a step of a path.
-static COLLECTION_VALUE: PropertyInfo =
-    PropertyInfo { graph_name: VALUE, proto_name: "rules", required: false, object: None, kind: PropertyKind::Objects };
+/// The `value` member of an OData collection, as a step of a path: RuleFromGraphResponse.rules.
+static COLLECTION_VALUE: PropertyInfo = PropertyInfo {
+    graph_name: VALUE,
+    proto_name: "rules",
+    number: 1,
+    required: false,
+    object: None,
+    kind: PropertyKind::Objects,
+};
 
 /// What RuleFromGraph's top-level object is as an OData collection, read beside reading it as a
 /// rule for as long as it can be one: a `value` array beside nothing but annotations (a rule with

@@ -122,6 +122,8 @@ pub struct PropertyInfo {
     pub graph_name: &'static str,
     /// The protobuf field name, e.g. `isolation_type`.
     pub proto_name: &'static str,
+    /// The protobuf field number.
+    pub number: u32,
     /// ToGraph refuses to write the object without it: `Nullable="false"` in every Graph shape
     /// and cloud (a property some cloud may send as null is not required).
     pub required: bool,
@@ -226,28 +228,39 @@ pub struct Hierarchy {
     pub field: &'static str,
     /// Namespace-qualified name and type of every case, sorted by name.
     pub known: &'static [(&'static str, &'static TypeInfo)],
+    /// Field number and type of every case, sorted by number.
+    pub cases: &'static [(u32, &'static TypeInfo)],
 }
 
 impl Hierarchy {
     pub fn get(&self, qualified_name: &str) -> Option<&'static TypeInfo> {
         self.known.binary_search_by(|(name, _)| (*name).cmp(qualified_name)).ok().map(|i| self.known[i].1)
     }
+
+    /// The type of the case with protobuf field number `number`.
+    pub fn case(&self, number: u32) -> Option<&'static TypeInfo> {
+        self.cases.binary_search_by_key(&number, |(n, _)| *n).ok().map(|i| self.cases[i].1)
+    }
 }
 
-/// A Graph object (complex value or entity) with its unknown data: what the codec reads and
-/// writes. Generated for every Graph type held by a field, and for every message
-/// holding a polymorphic oneof (whose type is its case's).
-pub trait GraphObject: Send + Sync {
+/// A Graph object (complex value or entity) with its unknown data, as the writer reads it: a
+/// message (see `GraphObject`) or a view of a message's protobuf encoding.
+pub trait GraphView: Send + Sync {
     fn shape(&self) -> Shape<'_>;
     /// The value of property `index` of the known type (see `shape`).
     fn value(&self, index: usize) -> Value<'_>;
-    fn slot(&mut self, index: usize) -> Slot<'_>;
     fn additional_data(&self) -> &AdditionalData;
-    fn additional_data_mut(&mut self) -> &mut AdditionalData;
     /// The hierarchy of a polymorphic value; `None` for a value of one type.
     fn hierarchy(&self) -> Option<&'static Hierarchy> {
         None
     }
+}
+
+/// A Graph object held by a message: what the reader fills. Generated for every Graph type held
+/// by a field, and for every message holding a polymorphic oneof (whose type is its case's).
+pub trait GraphObject: GraphView {
+    fn slot(&mut self, index: usize) -> Slot<'_>;
+    fn additional_data_mut(&mut self) -> &mut AdditionalData;
     /// Makes a polymorphic value a default one of the type `qualified_name`, or of the unknown
     /// case if no type has that name (then false).
     fn select(&mut self, _qualified_name: &str) -> bool {

@@ -1,17 +1,20 @@
 //! The translations as the `graphbridge.v1.Translator` RPCs define them: a request message in,
 //! a response message out, within size and depth limits. The gRPC service and
 //! `graphbridge convert` both run these, so the sidecar and the offline tool cannot disagree.
+//! ToGraph, FromGraph and RuleFromGraph also take the request's encoding (`*_encoded`, what the
+//! sidecar runs): read in place where it can be, else decoded, with the same answer either way.
 
 use prost::Message;
 
 use crate::{
-    Error, Policy, Violation,
+    Error, Policy, ToGraph, Violation,
     migrate::migrate,
     pb::{
         FromGraphRequest, FromGraphResponse, MigrateRuleRequest, MigrateRuleResponse, RuleFromGraphRequest,
         RuleFromGraphResponse, RuleToGraphRequest, RuleToGraphResponse, ToGraphRequest, ToGraphResponse, UnknownData,
         UnknownDataPolicy,
     },
+    wire::{EncodedJson, EncodedToGraph},
 };
 
 /// Limits a translation must respect.
@@ -43,6 +46,8 @@ pub enum TranslateError {
     BadPolicy { field: &'static str, value: i32 },
     #[error("rule: required: the detection rule to write")]
     MissingRule,
+    #[error("the message is not valid protobuf: {0}")]
+    NotProtobuf(#[from] prost::DecodeError),
     #[error(transparent)]
     Codec(#[from] Error),
 }
@@ -67,6 +72,22 @@ reported!(ToGraphResponse, FromGraphResponse, RuleToGraphResponse, RuleFromGraph
 pub fn to_graph(limits: &Limits, request: &ToGraphRequest) -> Result<ToGraphResponse, TranslateError> {
     let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
     let written = crate::to_graph(&request.actions, policy, request.pretty, limits.max_json_depth)?;
+    to_graph_response(limits, written)
+}
+
+/// ToGraph from the request's protobuf encoding: the same answer as `to_graph` gives the
+/// decoded request, without decoding the actions into messages when they are as a caller's
+/// protobuf library writes them.
+pub fn to_graph_encoded(limits: &Limits, request: &[u8]) -> Result<ToGraphResponse, TranslateError> {
+    let Some(encoded) = EncodedToGraph::read(request) else {
+        return to_graph(limits, &ToGraphRequest::decode(request)?);
+    };
+    let policy = policy("unknown_data_policy", encoded.unknown_data_policy)?;
+    let written = encoded.to_graph(policy, limits.max_json_depth)?;
+    to_graph_response(limits, written)
+}
+
+fn to_graph_response(limits: &Limits, written: ToGraph) -> Result<ToGraphResponse, TranslateError> {
     let response = ToGraphResponse { json: written.json, unknown_data: written.unknown_data };
     limits.check_size("the response", response.encoded_len())?;
     Ok(response)
@@ -74,13 +95,41 @@ pub fn to_graph(limits: &Limits, request: &ToGraphRequest) -> Result<ToGraphResp
 
 /// FromGraph: Graph JSON (an array of actions or one) to actions.
 pub fn from_graph(limits: &Limits, request: &FromGraphRequest) -> Result<FromGraphResponse, TranslateError> {
-    limits.check_size("json", request.json.len())?;
-    let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
-    let read = crate::from_graph(&request.json, policy, limits.max_json_depth)?;
+    from_graph_json(limits, &request.json, request.unknown_data_policy)
+}
+
+/// FromGraph from the request's protobuf encoding, its JSON read where it lies: the same answer
+/// as `from_graph` gives the decoded request.
+pub fn from_graph_encoded(limits: &Limits, request: &[u8]) -> Result<FromGraphResponse, TranslateError> {
+    json_encoded(limits, request, |r: &FromGraphRequest| (&r.json, r.unknown_data_policy), from_graph_json)
+}
+
+fn from_graph_json(limits: &Limits, json: &str, policy_value: i32) -> Result<FromGraphResponse, TranslateError> {
+    limits.check_size("json", json.len())?;
+    let policy = policy("unknown_data_policy", policy_value)?;
+    let read = crate::from_graph(json, policy, limits.max_json_depth)?;
     // The unknown-data report can outgrow its input (an entry per tiny unknown property).
     let response = FromGraphResponse { actions: read.actions, unknown_data: read.unknown_data };
     limits.check_size("the response", response.encoded_len())?;
     Ok(response)
+}
+
+/// Runs `translate` on the JSON and policy of an encoded request read in place, or of the
+/// request decoded as `R` when it cannot be.
+fn json_encoded<R: Message + Default, T>(
+    limits: &Limits,
+    request: &[u8],
+    fields: fn(&R) -> (&str, i32),
+    translate: fn(&Limits, &str, i32) -> Result<T, TranslateError>,
+) -> Result<T, TranslateError> {
+    match EncodedJson::read(request) {
+        Some(encoded) => translate(limits, encoded.json, encoded.unknown_data_policy),
+        None => {
+            let decoded = R::decode(request)?;
+            let (json, policy) = fields(&decoded);
+            translate(limits, json, policy)
+        }
+    }
 }
 
 /// RuleToGraph: a detection rule to Graph JSON, a PATCH body when an update mask is given.
@@ -99,9 +148,23 @@ pub fn rule_from_graph(
     limits: &Limits,
     request: &RuleFromGraphRequest,
 ) -> Result<RuleFromGraphResponse, TranslateError> {
-    limits.check_size("json", request.json.len())?;
-    let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
-    let read = crate::rules_from_graph(&request.json, policy, limits.max_json_depth)?;
+    rule_from_graph_json(limits, &request.json, request.unknown_data_policy)
+}
+
+/// RuleFromGraph from the request's protobuf encoding, its JSON read where it lies: the same
+/// answer as `rule_from_graph` gives the decoded request.
+pub fn rule_from_graph_encoded(limits: &Limits, request: &[u8]) -> Result<RuleFromGraphResponse, TranslateError> {
+    json_encoded(limits, request, |r: &RuleFromGraphRequest| (&r.json, r.unknown_data_policy), rule_from_graph_json)
+}
+
+fn rule_from_graph_json(
+    limits: &Limits,
+    json: &str,
+    policy_value: i32,
+) -> Result<RuleFromGraphResponse, TranslateError> {
+    limits.check_size("json", json.len())?;
+    let policy = policy("unknown_data_policy", policy_value)?;
+    let read = crate::rules_from_graph(json, policy, limits.max_json_depth)?;
     let is_collection = read.collection.is_some();
     let collection = read.collection.unwrap_or_default();
     let response = RuleFromGraphResponse {

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     pb::{DetectionRule, ResponseAction, UnknownData, UnknownDataKind},
-    schema::{GraphObject, GraphType, PropertyInfo, Shape, TypeInfo, Value},
+    schema::{GraphType, GraphView, PropertyInfo, Shape, TypeInfo, Value},
 };
 
 /// The result of writing Graph JSON.
@@ -24,8 +24,25 @@ pub struct ToGraph {
 
 /// Writes `actions` as the JSON array Graph expects in `detectionAction.responseActions`.
 pub fn to_graph(actions: &[ResponseAction], policy: Policy, pretty: bool, max_depth: usize) -> Result<ToGraph, Error> {
-    let mut writer = Writer::new(policy, max_depth, "actions", output_estimate(actions));
-    writer.list(actions.len(), |i| &actions[i]);
+    let raw_bytes = actions.iter().flat_map(|action| &action.additional_data).map(|(k, v)| k.len() + v.len() + 4).sum();
+    actions_to_graph(actions.len(), |i| &actions[i], raw_bytes, policy, pretty, max_depth)
+}
+
+/// Writes `len` actions (messages or views of their encoding) as `to_graph` does; `raw_bytes`
+/// is about the size of what their additional_data holds.
+pub(crate) fn actions_to_graph<'o>(
+    len: usize,
+    get: impl Fn(usize) -> &'o dyn GraphView,
+    raw_bytes: usize,
+    policy: Policy,
+    pretty: bool,
+    max_depth: usize,
+) -> Result<ToGraph, Error> {
+    // A little over the compact output's size, so that it is allocated once (allocs bench): an
+    // action's type and typed properties take ~100 to 165 bytes (the 16 seed actions).
+    let estimate = len * 176 + raw_bytes + 2;
+    let mut writer = Writer::new(policy, max_depth, "actions", estimate);
+    writer.list(len, get);
     writer.finish(pretty)
 }
 
@@ -65,19 +82,10 @@ pub fn value_to_graph(value: Value<'_>, max_depth: usize) -> Result<String, Erro
 }
 
 /// Writes any Graph object as compact JSON, everything it holds (for reports quoting a value).
-pub fn object_to_graph(object: &dyn GraphObject, max_depth: usize) -> Result<String, Error> {
+pub fn object_to_graph(object: &dyn GraphView, max_depth: usize) -> Result<String, Error> {
     let mut writer = Writer::new(Policy::Preserve, max_depth, "", 256);
     writer.object(object, None, false);
     writer.finish(false).map(|written| written.json)
-}
-
-/// The compact output's size, a little over: an action's type and typed properties take ~100 to
-/// 165 bytes (the 16 seed actions), raw values their own length. Over rather than under, so the
-/// string is allocated once (allocs bench: one allocation per call).
-fn output_estimate(actions: &[ResponseAction]) -> usize {
-    let raw =
-        |action: &ResponseAction| action.additional_data.iter().map(|(k, v)| k.len() + v.len() + 4).sum::<usize>();
-    actions.iter().map(|action| 176 + raw(action)).sum::<usize>() + 2
 }
 
 struct Writer {
@@ -154,7 +162,7 @@ impl Writer {
     }
 
     /// Writes a collection of `len` objects; those left out (unknown types dropped) leave no gap.
-    fn list<'o>(&mut self, len: usize, get: impl Fn(usize) -> &'o dyn GraphObject) {
+    fn list<'o>(&mut self, len: usize, get: impl Fn(usize) -> &'o dyn GraphView) {
         if !self.within_depth() {
             return;
         }
@@ -174,7 +182,7 @@ impl Writer {
     }
 
     /// Writes `object` (after a comma if `comma`) under `mask`; false when nothing was written.
-    fn object(&mut self, object: &dyn GraphObject, mask: Option<&Mask>, comma: bool) -> bool {
+    fn object(&mut self, object: &dyn GraphView, mask: Option<&Mask>, comma: bool) -> bool {
         if !self.within_depth() {
             return false;
         }
@@ -201,7 +209,7 @@ impl Writer {
         written
     }
 
-    fn known(&mut self, object: &dyn GraphObject, info: &'static TypeInfo, mask: Option<&Mask>) {
+    fn known(&mut self, object: &dyn GraphView, info: &'static TypeInfo, mask: Option<&Mask>) {
         let additional_data = object.additional_data();
         let polymorphic = object.hierarchy().is_some();
         self.out.push('{');
@@ -322,7 +330,7 @@ impl Writer {
 
     /// Writes the additional_data entries that are annotations (`@odata.context`, ...), first.
     /// `@odata.type` of a polymorphic value comes from its case, not from there.
-    fn annotations(&mut self, object: &dyn GraphObject, polymorphic: bool) {
+    fn annotations(&mut self, object: &dyn GraphView, polymorphic: bool) {
         for (key, raw) in object.additional_data().iter().filter(|(key, _)| annotates_object(key)) {
             if polymorphic && key == ODATA_TYPE {
                 let path = self.path.proto(Tail::Key(key));
@@ -338,7 +346,7 @@ impl Writer {
 
     /// Writes the additional_data entries that are neither typed properties nor leading
     /// annotations; each is unknown data, under the policy, unless the type is open.
-    fn unknown_properties(&mut self, object: &dyn GraphObject, info: &TypeInfo) {
+    fn unknown_properties(&mut self, object: &dyn GraphView, info: &TypeInfo) {
         let entries = object.additional_data().iter().filter(|(key, _)| !annotates_object(key));
         for (key, raw) in entries.filter(|(key, _)| info.find(key).is_none()) {
             let Some(raw) = self.checked_raw(key, raw) else {
@@ -357,7 +365,7 @@ impl Writer {
     }
 
     /// Writes an object of a type this build does not know, all of it from additional_data.
-    fn unknown(&mut self, object: &dyn GraphObject, name: &str) -> bool {
+    fn unknown(&mut self, object: &dyn GraphView, name: &str) -> bool {
         let field = Tail::Field { case: "unknown", field: "odata_type" };
         let name = match type_name(name) {
             Ok(name) => name,

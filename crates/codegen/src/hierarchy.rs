@@ -1,6 +1,6 @@
 //! A polymorphic Graph value: a message holding a oneof whose cases are Graph types, plus one
 //! `unknown` case for a type this build does not know. Generates the dispatch by type name on
-//! the oneof's enum and the wrapper's `GraphObject` impl, whose type is its case's.
+//! the oneof's enum and the wrapper's `GraphView` and `GraphObject` impls, whose type is its case's.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +31,8 @@ pub(crate) fn emit(
     let oneof_type = naming::oneof_type(message, oneof);
     // (namespace-qualified name, oneof variant, case type), sorted by name.
     let mut known = Vec::new();
+    // (field number, case type), sorted by number.
+    let mut numbered = Vec::new();
     let mut unknown = None;
     for case in oneof.fields() {
         let Kind::Message(case_message) = case.kind() else {
@@ -44,6 +46,7 @@ pub(crate) fn emit(
                 naming::check_case(&case, &case_message, &graph_name, message.name())?;
                 let qualified_name = format!("{}.{graph_name}", options.namespace(&case_message)?);
                 case_names.insert(case_message.full_name().to_owned(), case.name().to_owned());
+                numbered.push((case.number(), case_type.clone()));
                 known.push((qualified_name, variant, case_type));
             }
             None if unknown.is_none() => {
@@ -59,6 +62,8 @@ pub(crate) fn emit(
         unknown.ok_or_else(|| Error::NoUnknownCase { oneof: oneof.full_name().to_owned() })?;
     // `Hierarchy::get` searches by name. The naming rule makes the names unique: a case's name says its type.
     known.sort_by(|a, b| a.0.cmp(&b.0));
+    numbered.sort_by_key(|(number, _)| *number);
+    let (numbers, numbered_types): (Vec<_>, Vec<_>) = numbered.into_iter().unzip();
     let names: Vec<_> = known.iter().map(|(name, ..)| name).collect();
     let variants: Vec<_> = known.iter().map(|(_, variant, _)| variant).collect();
     let case_types: Vec<_> = known.iter().map(|(.., case_type)| case_type).collect();
@@ -68,7 +73,7 @@ pub(crate) fn emit(
     let field_name = oneof.name();
     let message_name = message.name();
     // `value` and `slot`: the property of the case that is set, through its accessor.
-    let accessors = [
+    let [value, slot] = [
         (quote!(value(&self, index: usize) -> Value<'_>), quote!(&), format_ident!("get")),
         (quote!(slot(&mut self, index: usize) -> Slot<'_>), quote!(&mut), format_ident!("get_mut")),
     ]
@@ -82,7 +87,7 @@ pub(crate) fn emit(
             }
         }
     });
-    let additional_data = types::additional_data_methods();
+    let (additional_data, additional_data_mut) = types::additional_data_methods();
     Ok(quote! {
         impl #oneof_type {
             /// Hands the type with this namespace-qualified name to `visitor`; `None` if unknown.
@@ -97,7 +102,7 @@ pub(crate) fn emit(
             pub const KNOWN_TYPES: &[&str] = &[#(#names,)*];
         }
 
-        impl GraphObject for #rust_type {
+        impl GraphView for #rust_type {
             fn shape(&self) -> Shape<'_> {
                 match &self.#field {
                     #(Some(#variants(_)) => Shape::Known(&<#case_types as GraphType>::INFO),)*
@@ -106,7 +111,7 @@ pub(crate) fn emit(
                 }
             }
 
-            #(#accessors)*
+            #value
 
             #additional_data
 
@@ -115,9 +120,16 @@ pub(crate) fn emit(
                     message: #message_name,
                     field: #field_name,
                     known: &[#((#names, &<#case_types as GraphType>::INFO),)*],
+                    cases: &[#((#numbers, &<#numbered_types as GraphType>::INFO),)*],
                 };
                 Some(&HIERARCHY)
             }
+        }
+
+        impl GraphObject for #rust_type {
+            #slot
+
+            #additional_data_mut
 
             fn select(&mut self, qualified_name: &str) -> bool {
                 self.#field = Some(match qualified_name {

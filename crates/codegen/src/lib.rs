@@ -7,8 +7,8 @@
 //! **Emits** Rust source, formatted, to be `include!`d by the codec's `schema.rs` (which declares
 //! the types it names): for every message with a `graph_type`, its `GraphType` impl (`TypeInfo`
 //! and the property table with each property's accessors); for every Graph object held by a field,
-//! its `GraphObject` impl; for every message holding a oneof of Graph types (a polymorphic value),
-//! the dispatch by type name on the oneof's enum and its `GraphObject` impl; and an `EnumSchema`
+//! its `GraphView` and `GraphObject` impls; for every message holding a oneof of Graph types (a polymorphic value),
+//! the dispatch by type name on the oneof's enum and its `GraphView` and `GraphObject` impls; and an `EnumSchema`
 //! static for every enum those types use, with `ENUMS` listing them.
 //!
 //! **Refuses** (an [`Error`] naming the offending proto element): a missing option

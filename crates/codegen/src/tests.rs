@@ -156,10 +156,13 @@ fn valid_source_is_emitted_as_parseable_rust_with_a_header() {
         impls,
         [
             "crate::pb::shape::Kind",
+            "GraphViewcrate::pb::Shape",
             "GraphObjectcrate::pb::Shape",
             "GraphTypecrate::pb::Thing",
+            "GraphViewcrate::pb::Thing",
             "GraphObjectcrate::pb::Thing",
             "GraphTypecrate::pb::Detail",
+            "GraphViewcrate::pb::Detail",
             "GraphObjectcrate::pb::Detail",
             "GraphTypecrate::pb::CircleShape",
             "GraphTypecrate::pb::Square",
@@ -174,15 +177,17 @@ fn tables_hold_the_options() {
         r##"graph_name: "thing", odata_type: "#test.ns.thing", case_name: "", open: false, migrates_to: "things","##,
         r##"graph_name: "detail", odata_type: "#test.ns.detail", case_name: "", open: true, migrates_to: "","##,
         r##"graph_name: "circleShape", odata_type: "#test.ns.circleShape", case_name: "circle","##,
-        r#"PropertyInfo { graph_name: "name", proto_name: "name", required: true, object: None,
+        r#"PropertyInfo { graph_name: "name", proto_name: "name", number: 1u32, required: true, object: None,
             kind: PropertyKind::String }"#,
-        r#"PropertyInfo { graph_name: "colors", proto_name: "colors", required: false, object: None,
+        r#"PropertyInfo { graph_name: "colors", proto_name: "colors", number: 4u32, required: false, object: None,
             kind: PropertyKind::Flags(&COLOR) }"#,
-        r#"PropertyInfo { graph_name: "detail", proto_name: "detail", required: false,
+        r#"PropertyInfo { graph_name: "detail", proto_name: "detail", number: 8u32, required: false,
             object: Some(&<crate::pb::Detail as GraphType>::INFO), kind: PropertyKind::Object }"#,
         // A polymorphic value has no one type.
-        r#"PropertyInfo { graph_name: "shape", proto_name: "shape", required: false, object: None,
+        r#"PropertyInfo { graph_name: "shape", proto_name: "shape", number: 10u32, required: false, object: None,
             kind: PropertyKind::Object }"#,
+        // Its cases by field number, for readers of the encoding.
+        r#"cases: &[(1u32, &<crate::pb::Square as GraphType>::INFO), (2u32, &<crate::pb::CircleShape as GraphType>::INFO),]"#,
         "get: |m| Value::Enum(&COLOR, m.color), get_mut: |m| Slot::Enum(&COLOR, &mut m.color)",
         "get: |m| Value::Bool(m.on), get_mut: |m| Slot::Bool(&mut m.on)",
         "get: |m| Value::Timestamp(m.at.as_ref()), get_mut: |m| Slot::Timestamp(&mut m.at)",
@@ -221,7 +226,10 @@ fn a_required_property_is_one_a_writer_must_send() {
         // Without graph_required, each is a plain, optional property.
         let optional = format!(r#"[(graph_property) = "name", ({option}) = true]"#);
         let code = flat(&generate(&edit(&[(required, &optional)])).unwrap());
-        assert!(code.contains(&flat(r#"graph_name: "name", proto_name: "name", required: false"#)), "{code}");
+        assert!(
+            code.contains(&flat(r#"graph_name: "name", proto_name: "name", number: 1u32, required: false"#)),
+            "{code}"
+        );
     }
 }
 

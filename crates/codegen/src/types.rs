@@ -1,5 +1,5 @@
 //! The `GraphType` impl of every message with a graph_type (its `TypeInfo` and property table),
-//! and the `GraphObject` impl of those held by a field (the oneof cases' is their wrapper's).
+//! and the `GraphView` and `GraphObject` impls of those held by a field (the oneof cases' is their wrapper's).
 
 use proc_macro2::{Literal, TokenStream};
 use prost_reflect::{Kind, MessageDescriptor};
@@ -29,6 +29,7 @@ pub(crate) fn emit(
     for (index, field) in message.fields().filter(|f| f.name() != ADDITIONAL_DATA).enumerate() {
         let property = options.property(&field)?;
         let proto_name = field.name();
+        let number = field.number();
         let required = options.required(&field)?;
         let Access { variant, kind, get, get_mut, object } = Access::of(&field, enums)?;
         // A polymorphic value has no one type for an update mask to reach into.
@@ -43,6 +44,7 @@ pub(crate) fn emit(
             PropertyInfo {
                 graph_name: #property,
                 proto_name: #proto_name,
+                number: #number,
                 required: #required,
                 object: #object,
                 kind: #kind,
@@ -75,9 +77,9 @@ pub(crate) fn emit(
         }
     };
     if own_additional_data {
-        let additional_data = additional_data_methods();
+        let (additional_data, additional_data_mut) = additional_data_methods();
         items.extend(quote! {
-            impl GraphObject for #rust_type {
+            impl GraphView for #rust_type {
                 fn shape(&self) -> Shape<'_> {
                     Shape::Known(&<Self as GraphType>::INFO)
                 }
@@ -86,11 +88,15 @@ pub(crate) fn emit(
                     (<Self as GraphType>::PROPERTIES[index].get)(self)
                 }
 
+                #additional_data
+            }
+
+            impl GraphObject for #rust_type {
                 fn slot(&mut self, index: usize) -> Slot<'_> {
                     (<Self as GraphType>::PROPERTIES[index].get_mut)(self)
                 }
 
-                #additional_data
+                #additional_data_mut
             }
         });
     }
@@ -115,15 +121,17 @@ pub(crate) fn has_additional_data(message: &MessageDescriptor) -> Result<bool, E
     }
 }
 
-/// The `GraphObject` methods reaching a message's own additional_data field.
-pub(crate) fn additional_data_methods() -> TokenStream {
-    quote! {
+/// The `GraphView` and `GraphObject` methods reaching a message's own additional_data field.
+pub(crate) fn additional_data_methods() -> (TokenStream, TokenStream) {
+    let view = quote! {
         fn additional_data(&self) -> &AdditionalData {
             &self.additional_data
         }
-
+    };
+    let object = quote! {
         fn additional_data_mut(&mut self) -> &mut AdditionalData {
             &mut self.additional_data
         }
-    }
+    };
+    (view, object)
 }

@@ -25,13 +25,14 @@ pub fn check_refusal(error: &TranslateError) {
 }
 
 /// The violations of a refusal as (field, description): what the service's INVALID_ARGUMENT
-/// status carries in its google.rpc.BadRequest. None for a size (RESOURCE_EXHAUSTED).
+/// status carries in its google.rpc.BadRequest. None for a size (RESOURCE_EXHAUSTED) or bytes
+/// that are not protobuf (no field to name).
 pub fn violations(error: &TranslateError) -> Vec<(String, String)> {
     match error {
         TranslateError::Codec(error) => error.violations().into_iter().map(|v| (v.field, v.description)).collect(),
         TranslateError::BadPolicy { field, .. } => vec![one_field(field, error)],
         TranslateError::MissingRule => vec![one_field("rule", error)],
-        TranslateError::TooLarge { .. } => Vec::new(),
+        TranslateError::TooLarge { .. } | TranslateError::NotProtobuf(_) => Vec::new(),
     }
 }
 

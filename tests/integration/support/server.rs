@@ -115,7 +115,8 @@ pub async fn serves(client: &mut TranslatorClient<Channel>) {
 
 /// Asserts that a call answered what the codec's translation of the same request answers: the
 /// same response, or the status the service makes of the same refusal (INVALID_ARGUMENT with a
-/// BadRequest of the same violations, RESOURCE_EXHAUSTED for a size) with the same message.
+/// BadRequest of the same violations, RESOURCE_EXHAUSTED for a size, INVALID_ARGUMENT alone for
+/// bytes that are not protobuf) with the same message.
 #[track_caller]
 pub fn assert_served_as_translated<T: PartialEq + std::fmt::Debug>(
     served: Result<T, Status>,
@@ -129,6 +130,7 @@ pub fn assert_served_as_translated<T: PartialEq + std::fmt::Debug>(
             let (code, message) = match &error {
                 TranslateError::TooLarge { .. } => (Code::ResourceExhausted, error.to_string()),
                 TranslateError::Codec(codec) => (Code::InvalidArgument, codec.to_string()),
+                TranslateError::NotProtobuf(_) => (Code::InvalidArgument, error.to_string()),
                 // One invalid field, reported as the codec reports one violation.
                 TranslateError::BadPolicy { .. } | TranslateError::MissingRule => {
                     (Code::InvalidArgument, format!("{}: {}", expected[0].0, expected[0].1))
