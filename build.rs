@@ -1,7 +1,8 @@
 //! The gRPC stubs of the services in `proto/graphbridge/v1/`. Their messages are
 //! graphbridge-codec's (`extern_path`): this only adds the tonic servers and clients. The
-//! servers take the requests of ToGraph, FromGraph and RuleFromGraph as their encoding
-//! (`pb::Encoded`), which the handlers read in place; the clients send the messages themselves.
+//! servers take the requests of ToGraph, FromGraph, RuleToGraph and RuleFromGraph as their
+//! encoding (`pb::Encoded`), which the handlers read in place; the clients send the messages
+//! themselves.
 
 type BuildResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -25,7 +26,7 @@ fn main() -> BuildResult {
             // Undecodable requests are INVALID_ARGUMENT, not tonic-prost's INTERNAL.
             .codec_path("crate::grpc::ProtoCodec");
         if side == "server" {
-            for request in ["ToGraphRequest", "FromGraphRequest", "RuleFromGraphRequest"] {
+            for request in ["ToGraphRequest", "FromGraphRequest", "RuleToGraphRequest", "RuleFromGraphRequest"] {
                 config = config.extern_path(format!(".graphbridge.v1.{request}"), "crate::pb::Encoded");
             }
         }

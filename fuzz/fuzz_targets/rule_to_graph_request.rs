@@ -3,12 +3,14 @@
 //! status). Never a panic, never INTERNAL, and what RuleToGraph writes must read back: its output
 //! is one JSON value within the depth limit, RuleFromGraph reads it as one rule object, and
 //! writing what was read with the mask it returned, then reading that again, gives the same rule.
+//! RuleToGraph and RuleFromGraph read in place from the bytes (what their unary RPCs run) must
+//! answer exactly as of the decoded request.
 #![no_main]
 
 use graphbridge_codec::{
     self as codec, Policy, json,
     pb::{RuleFromGraphRequest, RuleToGraphRequest},
-    translate::{self, Limits},
+    translate::{self, Limits, TranslateError},
 };
 use graphbridge_testkit::{DEPTH, refusals::check_refusal};
 use libfuzzer_sys::fuzz_target;
@@ -21,6 +23,16 @@ const LIMITS: Limits = Limits { max_message_bytes: 1 << 20, max_json_depth: DEPT
 const SHALLOW: Limits = Limits { max_json_depth: 5, ..LIMITS };
 
 fuzz_target!(|data: &[u8]| {
+    for limits in [LIMITS, SHALLOW] {
+        let decoded = RuleToGraphRequest::decode(data).map_err(TranslateError::from);
+        let expected = decoded.and_then(|request| translate::rule_to_graph(&limits, &request));
+        let encoded = translate::rule_to_graph_encoded(&limits, data);
+        assert_eq!(encoded, expected, "RuleToGraph: read in place and decoded differ");
+        let decoded = RuleFromGraphRequest::decode(data).map_err(TranslateError::from);
+        let expected = decoded.and_then(|request| translate::rule_from_graph(&limits, &request));
+        let encoded = translate::rule_from_graph_encoded(&limits, data);
+        assert_eq!(encoded, expected, "RuleFromGraph: read in place and decoded differ");
+    }
     if let Ok(request) = RuleToGraphRequest::decode(data) {
         rule_to_graph(&request);
     }

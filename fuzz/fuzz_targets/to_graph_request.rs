@@ -2,16 +2,13 @@
 //! `TranslateStreamRequest`, then served exactly as the service serves them (limits, policy
 //! value, codec, status). Never a panic, and what ToGraph writes must read back: its output is
 //! one JSON value within the depth limit, FromGraph reads it, and writing what was read and
-//! reading that again gives the same actions. ToGraph, FromGraph and RuleFromGraph read in place
-//! from the bytes (what their unary RPCs run) must answer exactly as of the decoded request.
+//! reading that again gives the same actions. ToGraph and FromGraph read in place from the bytes
+//! (what their unary RPCs run) must answer exactly as of the decoded request.
 #![no_main]
 
 use graphbridge_codec::{
     self as codec, Policy, json,
-    pb::{
-        FromGraphRequest, RuleFromGraphRequest, ToGraphRequest, TranslateStreamRequest,
-        translate_stream_request::Request,
-    },
+    pb::{FromGraphRequest, ToGraphRequest, TranslateStreamRequest, translate_stream_request::Request},
     translate::{self, Limits, TranslateError},
 };
 use graphbridge_testkit::{DEPTH, refusals::check_refusal};
@@ -35,10 +32,6 @@ fuzz_target!(|data: &[u8]| {
             expected,
             "FromGraph: read in place and decoded differ"
         );
-        let decoded = RuleFromGraphRequest::decode(data).map_err(TranslateError::from);
-        let expected = decoded.and_then(|request| translate::rule_from_graph(&limits, &request));
-        let encoded = translate::rule_from_graph_encoded(&limits, data);
-        assert_eq!(encoded, expected, "RuleFromGraph: read in place and decoded differ");
     }
     if let Ok(request) = ToGraphRequest::decode(data) {
         to_graph(&request);

@@ -5,8 +5,8 @@
 
 pub use graphbridge_codec::pb::*;
 
-/// The request of ToGraph, FromGraph and RuleFromGraph in the generated server: its encoding,
-/// read in place.
+/// The request of ToGraph, FromGraph, RuleToGraph and RuleFromGraph in the generated server: its
+/// encoding, read in place.
 pub use super::proto_codec::Encoded;
 
 include!(concat!(env!("OUT_DIR"), "/server/graphbridge.v1.rs"));

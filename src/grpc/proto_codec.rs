@@ -19,8 +19,8 @@ use tonic::{
 use super::status::translate_status;
 
 /// A request message as its protobuf encoding: build.rs makes it the request type of ToGraph,
-/// FromGraph and RuleFromGraph in the generated server, whose handlers read it in place
-/// (BENCHMARKS.md §11).
+/// FromGraph, RuleToGraph and RuleFromGraph in the generated server, whose handlers read it in
+/// place (BENCHMARKS.md §11).
 pub struct Encoded(pub Bytes);
 
 /// A request as the server reads it from a message's bytes.

@@ -13,7 +13,7 @@ use tower_layer::Layer;
 use super::status::{CallError, answered, rpc_status};
 use crate::{
     pb::{
-        Encoded, FromGraphResponse, MigrateRuleRequest, MigrateRuleResponse, RuleFromGraphResponse, RuleToGraphRequest,
+        Encoded, FromGraphResponse, MigrateRuleRequest, MigrateRuleResponse, RuleFromGraphResponse,
         RuleToGraphResponse, ToGraphResponse, TranslateStreamRequest, TranslateStreamResponse,
         translate_stream_request, translate_stream_response, translator_server,
     },
@@ -194,11 +194,9 @@ impl translator_server::Translator for Translator {
         self.unary("FromGraph", request, |limits, request| translate::from_graph_encoded(limits, &request.0)).await
     }
 
-    async fn rule_to_graph(
-        &self,
-        request: Request<RuleToGraphRequest>,
-    ) -> Result<Response<RuleToGraphResponse>, Status> {
-        self.unary("RuleToGraph", request, translate::rule_to_graph).await
+    async fn rule_to_graph(&self, request: Request<Encoded>) -> Result<Response<RuleToGraphResponse>, Status> {
+        let translate = |limits: &Limits, request: &Encoded| translate::rule_to_graph_encoded(limits, &request.0);
+        self.unary("RuleToGraph", request, translate).await
     }
 
     async fn rule_from_graph(&self, request: Request<Encoded>) -> Result<Response<RuleFromGraphResponse>, Status> {

@@ -13,7 +13,7 @@ use prost_types::Duration;
 use crate::{
     json::push_pointer_token,
     pb::{DetectionRule, DetectionRuleStatus, MigrationNote, OrganizationalScope, ScopeType},
-    schema::{Column, EnumSchema, GraphObject, GraphType, Member, Shape, Slot, TypeInfo, Value},
+    schema::{Column, EnumSchema, GraphObject, GraphType, GraphView, Member, Shape, Slot, TypeInfo, Value},
     writer::{object_to_graph, value_to_graph},
 };
 
@@ -76,7 +76,7 @@ impl Migration<'_> {
     /// The input's JSON of the field at `path`: its value, or its raw additional_data entry;
     /// `None` when it is absent or null.
     fn original(&self, path: &str) -> Option<String> {
-        let mut object: &dyn GraphObject = self.original;
+        let mut object: &dyn GraphView = self.original;
         let mut segments = path.split('.').peekable();
         while let Some(segment) = segments.next() {
             let Shape::Known(info) = object.shape() else { return None };

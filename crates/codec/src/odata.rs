@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     pb::DetectionRule,
-    schema::{AdditionalData, PropertyInfo, PropertyKind},
+    schema::{AdditionalData, Complex, GraphType, PropertyInfo, PropertyKind},
 };
 
 /// The annotation naming the type of a polymorphic value.
@@ -71,6 +71,7 @@ static COLLECTION_VALUE: PropertyInfo = PropertyInfo {
     number: 1,
     required: false,
     object: None,
+    complex: Some(Complex::Type(&<DetectionRule as GraphType>::INFO)),
     kind: PropertyKind::Objects,
 };
 
@@ -130,7 +131,6 @@ impl Envelope {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::GraphType;
 
     #[test]
     fn a_type_name_takes_at_most_one_hash() {

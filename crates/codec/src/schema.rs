@@ -80,9 +80,9 @@ pub enum Value<'a> {
     /// `Edm.Duration`.
     Duration(Option<&'a Duration>),
     /// A complex value.
-    Object(Option<&'a dyn GraphObject>),
+    Object(Option<&'a dyn GraphView>),
     /// A collection of complex values.
-    Objects(&'a dyn ObjectList),
+    Objects(&'a dyn ViewList),
 }
 
 impl Value<'_> {
@@ -130,8 +130,19 @@ pub struct PropertyInfo {
     /// The type of a property holding one complex value of one type (an update mask can reach
     /// into it).
     pub object: Option<&'static TypeInfo>,
+    /// What a property holding complex values (one or a collection) holds: what a reader of the
+    /// encoding reads them as.
+    pub complex: Option<Complex>,
     /// What the property holds.
     pub kind: PropertyKind,
+}
+
+/// The Graph type of a property's complex values.
+#[derive(Debug, Clone, Copy)]
+pub enum Complex {
+    Type(&'static TypeInfo),
+    /// A polymorphic value: the known types of its oneof.
+    Polymorphic(&'static Hierarchy),
 }
 
 /// What a property holds: the `Value` and `Slot` variant of its accessors.
@@ -182,6 +193,8 @@ pub struct TypeInfo {
     pub migrates_to: &'static str,
     /// In schema (field) order.
     pub properties: &'static [PropertyInfo],
+    /// The field number of its additional_data; 0 for a oneof case (its wrapper has it).
+    pub additional_data: u32,
 }
 
 impl TypeInfo {
@@ -230,6 +243,8 @@ pub struct Hierarchy {
     pub known: &'static [(&'static str, &'static TypeInfo)],
     /// Field number and type of every case, sorted by number.
     pub cases: &'static [(u32, &'static TypeInfo)],
+    /// The field number of the message's additional_data.
+    pub additional_data: u32,
 }
 
 impl Hierarchy {
@@ -285,7 +300,26 @@ impl<M: GraphObject + Default> ObjectSlot for Option<M> {
     }
 }
 
-/// A collection of complex values.
+/// A collection of complex values, as the writer reads it.
+pub trait ViewList: Send + Sync {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn get(&self, index: usize) -> &dyn GraphView;
+}
+
+impl<M: GraphObject> ViewList for Vec<M> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn get(&self, index: usize) -> &dyn GraphView {
+        &self[index]
+    }
+}
+
+/// A collection of complex values, to be filled.
 pub trait ObjectList {
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {

@@ -1,8 +1,8 @@
 //! The translations as the `graphbridge.v1.Translator` RPCs define them: a request message in,
 //! a response message out, within size and depth limits. The gRPC service and
 //! `graphbridge convert` both run these, so the sidecar and the offline tool cannot disagree.
-//! ToGraph, FromGraph and RuleFromGraph also take the request's encoding (`*_encoded`, what the
-//! sidecar runs): read in place where it can be, else decoded, with the same answer either way.
+//! All but MigrateRule also take the request's encoding (`*_encoded`, what the sidecar runs):
+//! read in place where it can be, else decoded, with the same answer either way.
 
 use prost::Message;
 
@@ -14,7 +14,7 @@ use crate::{
         RuleFromGraphResponse, RuleToGraphRequest, RuleToGraphResponse, ToGraphRequest, ToGraphResponse, UnknownData,
         UnknownDataPolicy,
     },
-    wire::{EncodedJson, EncodedToGraph},
+    wire::{EncodedJson, EncodedRuleToGraph, EncodedToGraph},
 };
 
 /// Limits a translation must respect.
@@ -83,7 +83,7 @@ pub fn to_graph_encoded(limits: &Limits, request: &[u8]) -> Result<ToGraphRespon
         return to_graph(limits, &ToGraphRequest::decode(request)?);
     };
     let policy = policy("unknown_data_policy", encoded.unknown_data_policy)?;
-    let written = encoded.to_graph(policy, limits.max_json_depth)?;
+    let written = encoded.write(policy, limits.max_json_depth)?;
     to_graph_response(limits, written)
 }
 
@@ -138,6 +138,22 @@ pub fn rule_to_graph(limits: &Limits, request: &RuleToGraphRequest) -> Result<Ru
     let rule = request.rule.as_ref().ok_or(TranslateError::MissingRule)?;
     let mask = request.update_mask.as_ref().map(|mask| &mask.paths[..]);
     let written = crate::rule_to_graph(rule, mask, policy, request.pretty, limits.max_json_depth)?;
+    rule_to_graph_response(limits, written)
+}
+
+/// RuleToGraph from the request's protobuf encoding: the same answer as `rule_to_graph` gives
+/// the decoded request, without decoding the rule into messages when it is as a caller's
+/// protobuf library writes it.
+pub fn rule_to_graph_encoded(limits: &Limits, request: &[u8]) -> Result<RuleToGraphResponse, TranslateError> {
+    let Some(encoded) = EncodedRuleToGraph::read(request) else {
+        return rule_to_graph(limits, &RuleToGraphRequest::decode(request)?);
+    };
+    let policy = policy("unknown_data_policy", encoded.unknown_data_policy)?;
+    let written = encoded.write(policy, limits.max_json_depth).ok_or(TranslateError::MissingRule)??;
+    rule_to_graph_response(limits, written)
+}
+
+fn rule_to_graph_response(limits: &Limits, written: ToGraph) -> Result<RuleToGraphResponse, TranslateError> {
     let response = RuleToGraphResponse { json: written.json, unknown_data: written.unknown_data };
     limits.check_size("the response", response.encoded_len())?;
     Ok(response)

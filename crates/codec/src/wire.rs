@@ -1,64 +1,151 @@
-//! Requests read from their protobuf encoding, in place. ToGraph's actions are views of their
-//! bytes that the writer reads like messages, so the request is never decoded into messages (nor
-//! dropped): under load that decoding cost more than writing the JSON (BENCHMARKS.md §11).
-//! FromGraph's and RuleFromGraph's JSON is read where it lies, not copied out first.
+//! Requests read from their protobuf encoding, in place. The Graph objects of ToGraph's actions
+//! and of RuleToGraph's rule are views of their bytes that the writer reads like messages, so the
+//! request is never decoded into messages (nor dropped): under load, that decoding cost more than
+//! writing the JSON (BENCHMARKS.md §11). FromGraph's and RuleFromGraph's JSON is read where it
+//! lies, not copied out first.
 //!
 //! Only what a caller's protobuf library writes for the fields is read here: anything else (a
-//! field this build does not expect, a oneof case set twice, additional_data, an unknown type, a
-//! complex value, anything malformed) makes `read` return None, and the request is then decoded
-//! with prost. The two paths hand the codec the same values, so they answer alike.
+//! field this build does not expect, a oneof case or a message field set twice, an unknown type,
+//! anything malformed) makes `read` return None, and the request is then decoded with prost. The
+//! two paths hand the codec the same values, so they answer alike.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::OnceLock};
 
 use prost::encoding::decode_varint;
+use prost_types::{Duration, Timestamp};
 
 use crate::{
     Error, Policy, ToGraph,
-    pb::ResponseAction,
-    schema::{AdditionalData, GraphView, Hierarchy, PropertyKind, Shape, TypeInfo, Value},
-    writer::actions_to_graph,
+    pb::{DetectionRule, ResponseAction},
+    schema::{
+        AdditionalData, Complex, GraphType, GraphView, Hierarchy, PropertyKind, Shape, TypeInfo, Value, ViewList,
+    },
+    writer::{actions_to_graph, rule_view_to_graph},
 };
-
-/// ToGraphRequest's field numbers.
-const ACTIONS: u32 = 1;
-const PRETTY: u32 = 2;
-const UNKNOWN_DATA_POLICY: u32 = 3;
-
-/// FromGraphRequest's and RuleFromGraphRequest's field numbers.
-const JSON: u32 = 1;
-const JSON_UNKNOWN_DATA_POLICY: u32 = 2;
 
 /// protobuf wire types.
 const VARINT: u64 = 0;
 const LEN: u64 = 2;
 
-/// The most items reserved at once from the request's length.
-const MAX_RESERVED: usize = 1024;
+/// The most items of an arena reserved from a request's length: a long request may be long for
+/// its strings, not its objects (further items regrow the arena as they come).
+const MAX_RESERVED: usize = 64;
 
-/// Every view's additional_data: a request with any is read by prost.
+/// An object's additional_data when its encoding has none.
 static NO_ADDITIONAL_DATA: AdditionalData = BTreeMap::new();
+
+/// A collection with no item.
+static NO_ITEMS: Vec<ResponseAction> = Vec::new();
 
 /// A ToGraphRequest read from its encoding.
 pub(crate) struct EncodedToGraph<'a> {
     pub pretty: bool,
     pub unknown_data_policy: i32,
-    hierarchy: &'static Hierarchy,
-    actions: Vec<Action>,
-    /// Every property's value, action by action.
+    objects: Objects<'a>,
+    /// The objects that are the actions.
+    actions: Vec<usize>,
+}
+
+impl<'a> EncodedToGraph<'a> {
+    /// Reads an encoded ToGraphRequest (actions 1, pretty 2, unknown_data_policy 3); None if prost
+    /// is to decode it.
+    pub(crate) fn read(mut bytes: &'a [u8]) -> Option<Self> {
+        let mut objects = Objects::with_room(bytes.len());
+        let mut actions = Vec::with_capacity(room(bytes.len(), 8));
+        let (mut pretty, mut unknown_data_policy) = (false, 0);
+        while !bytes.is_empty() {
+            match field(&mut bytes)? {
+                (1, LEN) => actions.push(objects.polymorphic(&ResponseAction::HIERARCHY, len_delimited(&mut bytes)?)?),
+                (2, VARINT) => pretty = decode_varint(&mut bytes).ok()? != 0,
+                (3, VARINT) => unknown_data_policy = decode_varint(&mut bytes).ok()? as i32,
+                _ => return None,
+            }
+        }
+        Some(Self { pretty, unknown_data_policy, objects, actions })
+    }
+
+    /// Writes the actions as `crate::to_graph` writes them decoded.
+    pub(crate) fn write(self, policy: Policy, max_depth: usize) -> Result<ToGraph, Error> {
+        let tree = Tree::new(self.objects);
+        let views = tree.views();
+        let get = |i: usize| &views[self.actions[i]] as &dyn GraphView;
+        actions_to_graph(self.actions.len(), get, tree.additional_data_bytes(), policy, self.pretty, max_depth)
+    }
+}
+
+/// A RuleToGraphRequest read from its encoding.
+pub(crate) struct EncodedRuleToGraph<'a> {
+    pub pretty: bool,
+    pub unknown_data_policy: i32,
+    objects: Objects<'a>,
+    /// The object that is the rule.
+    rule: Option<usize>,
+    update_mask: Option<Vec<String>>,
+}
+
+impl<'a> EncodedRuleToGraph<'a> {
+    /// Reads an encoded RuleToGraphRequest (rule 1, update_mask 2, pretty 3,
+    /// unknown_data_policy 4); None if prost is to decode it.
+    pub(crate) fn read(mut bytes: &'a [u8]) -> Option<Self> {
+        let mut objects = Objects::with_room(bytes.len());
+        let (mut rule, mut update_mask) = (None, None);
+        let (mut pretty, mut unknown_data_policy) = (false, 0);
+        while !bytes.is_empty() {
+            match field(&mut bytes)? {
+                // prost merges a message field set twice.
+                (1, LEN) if rule.is_none() => {
+                    rule = Some(objects.plain(&DetectionRule::INFO, len_delimited(&mut bytes)?)?)
+                }
+                (2, LEN) if update_mask.is_none() => update_mask = Some(field_mask(len_delimited(&mut bytes)?)?),
+                (3, VARINT) => pretty = decode_varint(&mut bytes).ok()? != 0,
+                (4, VARINT) => unknown_data_policy = decode_varint(&mut bytes).ok()? as i32,
+                _ => return None,
+            }
+        }
+        Some(Self { pretty, unknown_data_policy, objects, rule, update_mask })
+    }
+
+    /// Writes the rule as `crate::rule_to_graph` writes it decoded; None without a rule.
+    pub(crate) fn write(self, policy: Policy, max_depth: usize) -> Option<Result<ToGraph, Error>> {
+        let rule = self.rule?;
+        let tree = Tree::new(self.objects);
+        let mask = self.update_mask.as_deref();
+        Some(rule_view_to_graph(&tree.views()[rule], mask, policy, self.pretty, max_depth))
+    }
+}
+
+fn room(len: usize, bytes_each: usize) -> usize {
+    (len / bytes_each).min(MAX_RESERVED)
+}
+
+/// The Graph objects of a request, read from their encoding: a record of each, and their
+/// values, in arenas.
+struct Objects<'a> {
+    objects: Vec<Object>,
+    /// Every object's property values, in the order of its type's properties.
     values: Vec<Held<'a>>,
     /// The items of every flags property.
     numbers: Vec<i32>,
     /// The items of every collection of strings.
     strings: Vec<String>,
+    timestamps: Vec<Timestamp>,
+    durations: Vec<Duration>,
+    /// The items (objects) of every collection of complex values.
+    lists: Vec<Vec<usize>>,
+    /// Every object's additional_data that has some.
+    maps: Vec<AdditionalData>,
 }
 
-/// One action: its type (None if no case is set) and where its values are.
-struct Action {
+/// One object: its type (None: a polymorphic value with no case set), where its values begin,
+/// and its additional_data.
+struct Object {
     info: Option<&'static TypeInfo>,
+    hierarchy: Option<&'static Hierarchy>,
     values: usize,
+    additional_data: Option<usize>,
 }
 
-/// One property's value, as `Value` without the borrow of the arenas.
+/// One property's value, as `Value` without the borrow of the arenas (indices into them).
 #[derive(Clone, Copy)]
 enum Held<'a> {
     /// Items `start..end` of `numbers`.
@@ -68,59 +155,77 @@ enum Held<'a> {
     /// Items `start..end` of `strings`.
     Strings(usize, usize),
     Bool(Option<bool>),
+    Timestamp(Option<usize>),
+    Duration(Option<usize>),
+    Object(Option<usize>),
+    /// One of `lists`.
+    Objects(Option<usize>),
 }
 
-impl<'a> EncodedToGraph<'a> {
-    /// Reads an encoded ToGraphRequest; None if prost is to decode it.
-    pub(crate) fn read(mut bytes: &'a [u8]) -> Option<Self> {
-        let hierarchy = ResponseAction::default().hierarchy().expect("ResponseAction is polymorphic");
-        // Sized from the length for actions as callers write them (about 8 bytes and one or two
-        // values each), so that a usual request is not regrown; bounded, as one action can be
-        // as long as the request.
-        let room = |bytes_each: usize| (bytes.len() / bytes_each).min(MAX_RESERVED);
-        let mut request = Self {
-            pretty: false,
-            unknown_data_policy: 0,
-            hierarchy,
-            actions: Vec::with_capacity(room(8)),
-            values: Vec::with_capacity(room(6)),
-            numbers: Vec::with_capacity(room(4)),
+impl<'a> Objects<'a> {
+    /// Arenas sized from the request's length for objects as callers write them (about 8 bytes
+    /// and one or two values each), so that a usual request is not regrown; bounded, as one
+    /// value can be as long as the request.
+    fn with_room(len: usize) -> Self {
+        Self {
+            objects: Vec::with_capacity(room(len, 8)),
+            values: Vec::with_capacity(room(len, 6)),
+            numbers: Vec::with_capacity(room(len, 4)),
             strings: Vec::new(),
-        };
-        while !bytes.is_empty() {
-            match field(&mut bytes)? {
-                (ACTIONS, LEN) => {
-                    let action = len_delimited(&mut bytes)?;
-                    request.action(action)?;
-                }
-                (PRETTY, VARINT) => request.pretty = decode_varint(&mut bytes).ok()? != 0,
-                (UNKNOWN_DATA_POLICY, VARINT) => request.unknown_data_policy = decode_varint(&mut bytes).ok()? as i32,
-                _ => return None,
-            }
+            timestamps: Vec::new(),
+            durations: Vec::new(),
+            lists: Vec::new(),
+            maps: Vec::new(),
         }
-        Some(request)
     }
 
-    /// Reads one encoded ResponseAction.
-    fn action(&mut self, mut bytes: &'a [u8]) -> Option<()> {
-        let values = self.values.len();
-        let mut info = None;
+    /// Reads an encoded object of the type `info`; its index.
+    fn plain(&mut self, info: &'static TypeInfo, bytes: &'a [u8]) -> Option<usize> {
+        let object = self.objects.len();
+        self.objects.push(Object { info: Some(info), hierarchy: None, values: 0, additional_data: None });
+        self.members(object, info, info.additional_data, bytes)?;
+        Some(object)
+    }
+
+    /// Reads an encoded polymorphic value of `hierarchy`; its index.
+    fn polymorphic(&mut self, hierarchy: &'static Hierarchy, mut bytes: &'a [u8]) -> Option<usize> {
+        let object = self.objects.len();
+        self.objects.push(Object { info: None, hierarchy: Some(hierarchy), values: 0, additional_data: None });
         while !bytes.is_empty() {
             let (number, LEN) = field(&mut bytes)? else { return None };
-            let case = self.hierarchy.case(number)?;
-            if info.replace(case).is_some() {
+            let encoded = len_delimited(&mut bytes)?;
+            if number == hierarchy.additional_data {
+                self.map_entry(object, encoded)?;
+                continue;
+            }
+            // An unknown type's case is no case here: prost reads it.
+            let case = hierarchy.case(number)?;
+            if self.objects[object].info.replace(case).is_some() {
                 return None; // prost merges a case set twice
             }
-            let encoded = len_delimited(&mut bytes)?;
-            self.object(case, encoded)?;
+            self.members(object, case, 0, encoded)?;
         }
-        self.actions.push(Action { info, values });
-        Some(())
+        Some(object)
     }
 
-    /// Reads the encoded message of the Graph type `info` into `values`.
-    fn object(&mut self, info: &'static TypeInfo, mut bytes: &'a [u8]) -> Option<()> {
+    fn complex(&mut self, complex: Complex, bytes: &'a [u8]) -> Option<usize> {
+        match complex {
+            Complex::Type(info) => self.plain(info, bytes),
+            Complex::Polymorphic(hierarchy) => self.polymorphic(hierarchy, bytes),
+        }
+    }
+
+    /// Reads the encoded members of `object`, of the type `info`, whose additional_data is field
+    /// `additional_data` (0: none).
+    fn members(
+        &mut self,
+        object: usize,
+        info: &'static TypeInfo,
+        additional_data: u32,
+        mut bytes: &'a [u8],
+    ) -> Option<()> {
         let first = self.values.len();
+        self.objects[object].values = first;
         for property in info.properties {
             self.values.push(match property.kind {
                 PropertyKind::Flags(_) => Held::Flags(self.numbers.len(), self.numbers.len()),
@@ -128,47 +233,89 @@ impl<'a> EncodedToGraph<'a> {
                 PropertyKind::String => Held::String(""),
                 PropertyKind::Strings => Held::Strings(self.strings.len(), self.strings.len()),
                 PropertyKind::Bool => Held::Bool(None),
-                PropertyKind::Timestamp | PropertyKind::Duration | PropertyKind::Object | PropertyKind::Objects => {
-                    return None;
-                }
+                PropertyKind::Timestamp => Held::Timestamp(None),
+                PropertyKind::Duration => Held::Duration(None),
+                PropertyKind::Object => Held::Object(None),
+                PropertyKind::Objects => Held::Objects(None),
             });
         }
         while !bytes.is_empty() {
             let (number, wire_type) = field(&mut bytes)?;
+            if number == additional_data && wire_type == LEN {
+                let entry = len_delimited(&mut bytes)?;
+                self.map_entry(object, entry)?;
+                continue;
+            }
             let index = info.properties.iter().position(|p| p.number == number)?;
-            let held = &mut self.values[first + index];
-            match (*held, wire_type) {
+            let held = match (self.values[first + index], wire_type) {
                 (Held::Flags(start, end), LEN) if end == self.numbers.len() => {
                     let mut packed = len_delimited(&mut bytes)?;
                     while !packed.is_empty() {
                         self.numbers.push(decode_varint(&mut packed).ok()? as i32);
                     }
-                    *held = Held::Flags(start, self.numbers.len());
+                    Held::Flags(start, self.numbers.len())
                 }
                 (Held::Flags(start, end), VARINT) if end == self.numbers.len() => {
                     self.numbers.push(decode_varint(&mut bytes).ok()? as i32);
-                    *held = Held::Flags(start, end + 1);
+                    Held::Flags(start, end + 1)
                 }
-                (Held::Enum(_), VARINT) => *held = Held::Enum(decode_varint(&mut bytes).ok()? as i32),
-                (Held::String(_), LEN) => *held = Held::String(std::str::from_utf8(len_delimited(&mut bytes)?).ok()?),
+                (Held::Enum(_), VARINT) => Held::Enum(decode_varint(&mut bytes).ok()? as i32),
+                (Held::String(_), LEN) => Held::String(utf8(len_delimited(&mut bytes)?)?),
                 (Held::Strings(start, end), LEN) if end == self.strings.len() => {
-                    let text = std::str::from_utf8(len_delimited(&mut bytes)?).ok()?;
-                    self.strings.push(text.to_owned());
-                    *held = Held::Strings(start, end + 1);
+                    self.strings.push(utf8(len_delimited(&mut bytes)?)?.to_owned());
+                    Held::Strings(start, end + 1)
                 }
-                (Held::Bool(_), VARINT) => *held = Held::Bool(Some(decode_varint(&mut bytes).ok()? != 0)),
+                (Held::Bool(_), VARINT) => Held::Bool(Some(decode_varint(&mut bytes).ok()? != 0)),
+                // prost merges a message field set twice.
+                (Held::Timestamp(None), LEN) => {
+                    let (seconds, nanos) = seconds_nanos(len_delimited(&mut bytes)?)?;
+                    self.timestamps.push(Timestamp { seconds, nanos });
+                    Held::Timestamp(Some(self.timestamps.len() - 1))
+                }
+                (Held::Duration(None), LEN) => {
+                    let (seconds, nanos) = seconds_nanos(len_delimited(&mut bytes)?)?;
+                    self.durations.push(Duration { seconds, nanos });
+                    Held::Duration(Some(self.durations.len() - 1))
+                }
+                (Held::Object(None), LEN) => {
+                    let complex = info.properties[index].complex?;
+                    Held::Object(Some(self.complex(complex, len_delimited(&mut bytes)?)?))
+                }
+                (Held::Objects(list), LEN) => {
+                    let complex = info.properties[index].complex?;
+                    let item = self.complex(complex, len_delimited(&mut bytes)?)?;
+                    let list = list.unwrap_or_else(|| {
+                        self.lists.push(Vec::new());
+                        self.lists.len() - 1
+                    });
+                    self.lists[list].push(item);
+                    Held::Objects(Some(list))
+                }
                 // Another wire type (an error, or prost's to read), or a repeated field's items
                 // with another field's in between.
                 _ => return None,
-            }
+            };
+            self.values[first + index] = held;
         }
         Some(())
     }
 
-    /// Writes the actions as `crate::to_graph` writes them decoded.
-    pub(crate) fn to_graph(&self, policy: Policy, max_depth: usize) -> Result<ToGraph, Error> {
-        let views: Vec<View<'_>> = (0..self.actions.len()).map(|index| View { request: self, index }).collect();
-        actions_to_graph(views.len(), |i| &views[i], 0, policy, self.pretty, max_depth)
+    /// Reads one encoded additional_data entry (key 1, value 2) of `object`.
+    fn map_entry(&mut self, object: usize, mut bytes: &'a [u8]) -> Option<()> {
+        let (mut key, mut value) = ("", "");
+        while !bytes.is_empty() {
+            match field(&mut bytes)? {
+                (1, LEN) => key = utf8(len_delimited(&mut bytes)?)?,
+                (2, LEN) => value = utf8(len_delimited(&mut bytes)?)?,
+                _ => return None,
+            }
+        }
+        let map = *self.objects[object].additional_data.get_or_insert_with(|| {
+            self.maps.push(BTreeMap::new());
+            self.maps.len() - 1
+        });
+        self.maps[map].insert(key.to_owned(), value.to_owned());
+        Some(())
     }
 }
 
@@ -179,15 +326,13 @@ pub(crate) struct EncodedJson<'a> {
 }
 
 impl<'a> EncodedJson<'a> {
-    /// Reads the encoded request; None if prost is to decode it.
+    /// Reads the encoded request (json 1, unknown_data_policy 2); None if prost is to decode it.
     pub(crate) fn read(mut bytes: &'a [u8]) -> Option<Self> {
         let mut request = Self { json: "", unknown_data_policy: 0 };
         while !bytes.is_empty() {
             match field(&mut bytes)? {
-                (JSON, LEN) => request.json = std::str::from_utf8(len_delimited(&mut bytes)?).ok()?,
-                (JSON_UNKNOWN_DATA_POLICY, VARINT) => {
-                    request.unknown_data_policy = decode_varint(&mut bytes).ok()? as i32;
-                }
+                (1, LEN) => request.json = utf8(len_delimited(&mut bytes)?)?,
+                (2, VARINT) => request.unknown_data_policy = decode_varint(&mut bytes).ok()? as i32,
                 _ => return None,
             }
         }
@@ -210,58 +355,142 @@ fn len_delimited<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
     Some(value)
 }
 
-/// One action of an `EncodedToGraph`, as the writer reads it.
-struct View<'r> {
-    request: &'r EncodedToGraph<'r>,
-    index: usize,
+fn utf8(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(bytes).ok()
+}
+
+/// An encoded google.protobuf.Timestamp or Duration (seconds 1, nanos 2).
+fn seconds_nanos(mut bytes: &[u8]) -> Option<(i64, i32)> {
+    let (mut seconds, mut nanos) = (0, 0);
+    while !bytes.is_empty() {
+        match field(&mut bytes)? {
+            (1, VARINT) => seconds = decode_varint(&mut bytes).ok()? as i64,
+            (2, VARINT) => nanos = decode_varint(&mut bytes).ok()? as i32,
+            _ => return None,
+        }
+    }
+    Some((seconds, nanos))
+}
+
+/// An encoded google.protobuf.FieldMask (paths 1).
+fn field_mask(mut bytes: &[u8]) -> Option<Vec<String>> {
+    let mut paths = Vec::new();
+    while !bytes.is_empty() {
+        let (1, LEN) = field(&mut bytes)? else { return None };
+        paths.push(utf8(len_delimited(&mut bytes)?)?.to_owned());
+    }
+    Some(paths)
+}
+
+/// The objects read, with a view of each (and of each collection) for the writer. A view
+/// reaches the others through the tree, so they are made once the tree is in place.
+struct Tree<'t> {
+    objects: Objects<'t>,
+    views: OnceLock<Vec<View<'t>>>,
+    lists: OnceLock<Vec<ListView<'t>>>,
+}
+
+impl<'t> Tree<'t> {
+    fn new(objects: Objects<'t>) -> Self {
+        Self { objects, views: OnceLock::new(), lists: OnceLock::new() }
+    }
+
+    fn views(&'t self) -> &'t [View<'t>] {
+        self.views.get_or_init(|| (0..self.objects.objects.len()).map(|object| View { tree: self, object }).collect())
+    }
+
+    fn lists(&'t self) -> &'t [ListView<'t>] {
+        self.lists.get_or_init(|| (0..self.objects.lists.len()).map(|list| ListView { tree: self, list }).collect())
+    }
+
+    /// About the size of all additional_data, as the writer sizes its output.
+    fn additional_data_bytes(&self) -> usize {
+        self.objects.maps.iter().flatten().map(|(k, v)| k.len() + v.len() + 4).sum()
+    }
+}
+
+/// One object of a `Tree`, as the writer reads it.
+struct View<'t> {
+    tree: &'t Tree<'t>,
+    object: usize,
+}
+
+impl View<'_> {
+    fn record(&self) -> &Object {
+        &self.tree.objects.objects[self.object]
+    }
 }
 
 impl GraphView for View<'_> {
     fn shape(&self) -> Shape<'_> {
-        self.request.actions[self.index].info.map_or(Shape::Unset, Shape::Known)
+        self.record().info.map_or(Shape::Unset, Shape::Known)
     }
 
     fn value(&self, index: usize) -> Value<'_> {
-        let request = self.request;
-        let action = &request.actions[self.index];
-        let info = action.info.expect("an unset case has no properties");
-        match (request.values[action.values + index], info.properties[index].kind) {
+        let tree = self.tree;
+        let objects = &tree.objects;
+        let record = self.record();
+        let info = record.info.expect("an unset case has no properties");
+        match (objects.values[record.values + index], info.properties[index].kind) {
             (Held::Flags(start, end), PropertyKind::Flags(schema)) => {
-                Value::Flags(schema, &request.numbers[start..end])
+                Value::Flags(schema, &objects.numbers[start..end])
             }
             (Held::Enum(number), PropertyKind::Enum(schema)) => Value::Enum(schema, number),
             (Held::String(text), _) => Value::String(text),
-            (Held::Strings(start, end), _) => Value::Strings(&request.strings[start..end]),
+            (Held::Strings(start, end), _) => Value::Strings(&objects.strings[start..end]),
             (Held::Bool(value), _) => Value::Bool(value),
+            (Held::Timestamp(at), _) => Value::Timestamp(at.map(|i| &objects.timestamps[i])),
+            (Held::Duration(at), _) => Value::Duration(at.map(|i| &objects.durations[i])),
+            (Held::Object(at), _) => Value::Object(at.map(|i| &tree.views()[i] as &dyn GraphView)),
+            (Held::Objects(list), _) => Value::Objects(list.map_or(&NO_ITEMS as &dyn ViewList, |i| &tree.lists()[i])),
             _ => unreachable!("values are held as their property's kind"),
         }
     }
 
     fn additional_data(&self) -> &AdditionalData {
-        &NO_ADDITIONAL_DATA
+        self.record().additional_data.map_or(&NO_ADDITIONAL_DATA, |map| &self.tree.objects.maps[map])
     }
 
     fn hierarchy(&self) -> Option<&'static Hierarchy> {
-        Some(self.request.hierarchy)
+        self.record().hierarchy
+    }
+}
+
+/// One collection of complex values of a `Tree`.
+struct ListView<'t> {
+    tree: &'t Tree<'t>,
+    list: usize,
+}
+
+impl ViewList for ListView<'_> {
+    fn len(&self) -> usize {
+        self.tree.objects.lists[self.list].len()
+    }
+
+    fn get(&self, index: usize) -> &dyn GraphView {
+        &self.tree.views()[self.tree.objects.lists[self.list][index]]
     }
 }
 
 #[cfg(test)]
 mod tests {
     use prost::Message;
+    use prost_types::FieldMask;
 
     use super::*;
     use crate::{
         DEFAULT_MAX_DEPTH,
-        pb::{FromGraphRequest, ToGraphRequest, UnknownResponseAction, response_action::Action as Case},
+        pb::{
+            FromGraphRequest, RuleToGraphRequest, ToGraphRequest, UnknownResponseAction,
+            response_action::Action as Case,
+        },
         schema::{EnumSchema, GraphObject, Slot},
     };
 
     /// One action of every known type, every property set (flags with two members).
     fn every_type() -> Vec<ResponseAction> {
-        let hierarchy = ResponseAction::default().hierarchy().unwrap();
         let mut actions = Vec::new();
-        for (name, info) in hierarchy.known {
+        for (name, info) in ResponseAction::HIERARCHY.known {
             let mut action = ResponseAction::default();
             assert!(action.select(name));
             for index in 0..info.properties.len() {
@@ -288,24 +517,20 @@ mod tests {
     }
 
     /// Reads `bytes` in place, and asserts the same answer as the decoded request's.
-    fn read_as_decoded(bytes: &[u8]) -> EncodedToGraph<'_> {
+    fn read_as_decoded(bytes: &[u8]) -> Result<ToGraph, Error> {
         let encoded = EncodedToGraph::read(bytes).expect("read in place");
         let decoded = ToGraphRequest::decode(bytes).unwrap();
         assert_eq!((encoded.pretty, encoded.unknown_data_policy), (decoded.pretty, decoded.unknown_data_policy));
-        assert_eq!(
-            encoded.to_graph(Policy::Preserve, DEFAULT_MAX_DEPTH),
-            crate::to_graph(&decoded.actions, Policy::Preserve, decoded.pretty, DEFAULT_MAX_DEPTH)
-        );
-        encoded
+        let written = encoded.write(Policy::Preserve, DEFAULT_MAX_DEPTH);
+        assert_eq!(written, crate::to_graph(&decoded.actions, Policy::Preserve, decoded.pretty, DEFAULT_MAX_DEPTH));
+        written
     }
 
     #[test]
     fn every_action_type_and_property_is_read_in_place() {
         let actions = every_type();
-        assert_eq!(actions.len(), ResponseAction::default().hierarchy().unwrap().cases.len());
-        let bytes = request(actions);
-        let encoded = read_as_decoded(&bytes);
-        assert!(encoded.to_graph(Policy::Preserve, DEFAULT_MAX_DEPTH).is_ok());
+        assert_eq!(actions.len(), ResponseAction::HIERARCHY.cases.len());
+        assert!(read_as_decoded(&request(actions)).is_ok());
     }
 
     #[test]
@@ -320,9 +545,30 @@ mod tests {
         let isolate = isolate.unwrap();
         isolate.isolation_type = 0;
         isolate.identifier = vec![42];
-        let bytes = request(actions);
-        let encoded = read_as_decoded(&bytes);
-        assert!(encoded.to_graph(Policy::Preserve, DEFAULT_MAX_DEPTH).is_err());
+        assert!(read_as_decoded(&request(actions)).is_err());
+    }
+
+    #[test]
+    fn rules_as_graph_sends_them_are_read_in_place() {
+        // Nested and polymorphic objects, collections, instants, durations, additional_data.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/rules");
+        for file in ["old-get.json", "new-get.json", "list.json"] {
+            let json = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+            let read = crate::rules_from_graph(&json, Policy::Preserve, DEFAULT_MAX_DEPTH).unwrap();
+            let present = (!read.present.is_empty()).then(|| FieldMask { paths: read.present.clone() });
+            for (rule, update_mask) in read.rules.into_iter().flat_map(|r| [(r.clone(), None), (r, present.clone())]) {
+                let request =
+                    RuleToGraphRequest { rule: Some(rule), update_mask, pretty: false, unknown_data_policy: 0 };
+                let bytes = request.encode_to_vec();
+                let encoded = EncodedRuleToGraph::read(&bytes).unwrap_or_else(|| panic!("{file}: read in place"));
+                let written = encoded.write(Policy::Preserve, DEFAULT_MAX_DEPTH).expect("a rule");
+                let mask = request.update_mask.as_ref().map(|m| &m.paths[..]);
+                let rule = request.rule.as_ref().unwrap();
+                let decoded = crate::rule_to_graph(rule, mask, Policy::Preserve, false, DEFAULT_MAX_DEPTH);
+                assert_eq!(written, decoded, "{file}");
+                assert!(written.is_ok(), "{file}");
+            }
+        }
     }
 
     #[test]
@@ -332,9 +578,20 @@ mod tests {
         let inner = [0x08, 0x01, 0x10, 0x02, 0x0a, 0x01, 0x02, 0x10, 0x01];
         let action = [&[0x3a, inner.len() as u8][..], &inner].concat();
         let bytes = [&[0x0a, action.len() as u8][..], &action, &[0x10, 0x01, 0x10, 0x00]].concat();
-        let encoded = read_as_decoded(&bytes);
+        // Identifier 2 is the sentinel: refused alike.
+        assert!(read_as_decoded(&bytes).is_err());
+        let encoded = EncodedToGraph::read(&bytes).unwrap();
         assert!(!encoded.pretty);
-        assert_eq!(encoded.numbers, [1, 2]);
+        assert_eq!(encoded.objects.numbers, [1, 2]);
+    }
+
+    #[test]
+    fn an_additional_data_key_set_twice_keeps_its_last_value_as_prost_does() {
+        let entry = |value: u8| [0xc2, 0x0c, 0x06, 0x0a, 0x01, b'x', 0x12, 0x01, value];
+        let action = [&[0x3a, 0x04, 0x08, 0x01, 0x10, 0x01][..], &entry(b'1'), &entry(b'2')].concat();
+        let bytes = [&[0x0a, action.len() as u8][..], &action].concat();
+        let written = read_as_decoded(&bytes).unwrap();
+        assert!(written.json.ends_with(r#""x":2}]"#), "{}", written.json);
     }
 
     #[test]
@@ -362,17 +619,12 @@ mod tests {
     fn what_prost_merges_skips_or_refuses_is_left_to_prost() {
         let isolate = [0x3a, 0x02, 0x10, 0x01];
         let action = |inner: &[u8]| [&[0x0a, inner.len() as u8][..], inner].concat();
-        let with_data = ResponseAction {
-            additional_data: [("x".to_owned(), "1".to_owned())].into(),
-            ..every_type().swap_remove(0)
-        };
         let unknown = ResponseAction {
             action: Some(Case::Unknown(UnknownResponseAction { odata_type: "microsoft.graph.x".into() })),
             ..Default::default()
         };
         for (what, bytes) in [
             ("a case set twice", action(&[isolate, isolate].concat())),
-            ("additional_data", request(vec![with_data])),
             ("an unknown type", request(vec![unknown])),
             ("a field this build does not know", action(&[0x3a, 0x02, 0x18, 0x01])),
             ("a top-level field this build does not know", vec![0x20, 0x01]),
@@ -383,6 +635,16 @@ mod tests {
             ("a varint past the end", vec![0x10, 0x80]),
         ] {
             assert!(EncodedToGraph::read(&bytes).is_none(), "{what}");
+        }
+        for (what, bytes) in [
+            ("a rule set twice", vec![0x0a, 0x00, 0x0a, 0x00]),
+            // createdDateTime (10) of the rule, twice.
+            ("a message field set twice", vec![0x0a, 0x06, 0x52, 0x02, 0x08, 0x01, 0x52, 0x00]),
+            ("an update mask set twice", vec![0x12, 0x00, 0x12, 0x00]),
+            ("a field of a timestamp this build does not know", vec![0x0a, 0x04, 0x52, 0x02, 0x18, 0x01]),
+            ("a field of an update mask this build does not know", vec![0x12, 0x02, 0x10, 0x01]),
+        ] {
+            assert!(EncodedRuleToGraph::read(&bytes).is_none(), "{what}");
         }
     }
 }

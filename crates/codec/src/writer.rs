@@ -55,6 +55,17 @@ pub fn rule_to_graph(
     pretty: bool,
     max_depth: usize,
 ) -> Result<ToGraph, Error> {
+    rule_view_to_graph(rule, update_mask, policy, pretty, max_depth)
+}
+
+/// Writes a detectionRule (a message or a view of its encoding) as `rule_to_graph` does.
+pub(crate) fn rule_view_to_graph(
+    rule: &dyn GraphView,
+    update_mask: Option<&[String]>,
+    policy: Policy,
+    pretty: bool,
+    max_depth: usize,
+) -> Result<ToGraph, Error> {
     let mask = update_mask.map(|paths| Mask::parse(paths, &DetectionRule::INFO)).transpose().map_err(Error::Invalid)?;
     let mut writer = Writer::new(policy, max_depth, "rule", 2048);
     writer.patch = mask.is_some();

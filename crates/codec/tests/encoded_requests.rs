@@ -1,13 +1,14 @@
-//! ToGraph, FromGraph and RuleFromGraph from the request's encoding (`translate::*_encoded`,
-//! what the service runs) answer exactly what they answer for the decoded request, for any
-//! bytes: requests as prost writes them (random actions of every type, some with unknown data or
-//! invalid values; random Graph JSON of rules and actions), and the same bytes changed, cut, or
-//! merged with another request. Which requests are read in place is tested beside the reader
+//! ToGraph, FromGraph, RuleToGraph and RuleFromGraph from the request's encoding
+//! (`translate::*_encoded`, what the service runs) answer exactly what they answer for the
+//! decoded request, for any bytes: requests as prost writes them (random actions of every type
+//! and random rules, some with unknown data, update masks or invalid values; random Graph JSON of
+//! rules and actions), and the same bytes changed, cut, or merged with another request. Which requests are read in place is tested beside the reader
 //! (crates/codec/src/wire.rs).
 
 use graphbridge_codec::{
+    self as codec, Policy,
     pb::{
-        FromGraphRequest, ResponseAction, RuleFromGraphRequest, ToGraphRequest, ToGraphResponse,
+        FromGraphRequest, ResponseAction, RuleFromGraphRequest, RuleToGraphRequest, ToGraphRequest, ToGraphResponse,
         response_action::Action,
     },
     translate::{self, Limits, TranslateError},
@@ -80,11 +81,48 @@ fn apply(bytes: &mut Vec<u8>, change: &Change) {
     }
 }
 
+/// Runs `check` on `bytes`, and again after `changes`.
+fn checked_as_changed(
+    mut bytes: Vec<u8>,
+    changes: &[Change],
+    check: fn(&[u8]) -> Result<(), TestCaseError>,
+) -> Result<(), TestCaseError> {
+    check(&bytes)?;
+    if !changes.is_empty() {
+        changes.iter().for_each(|change| apply(&mut bytes, change));
+        check(&bytes)?;
+    }
+    Ok(())
+}
+
 fn to_graph_answers_alike(bytes: &[u8]) -> Result<(), TestCaseError> {
     for limits in [LIMITS, SHALLOW] {
         prop_assert_eq!(translate::to_graph_encoded(&limits, bytes), decoded(&limits, bytes));
     }
     Ok(())
+}
+
+fn rule_to_graph_answers_alike(bytes: &[u8]) -> Result<(), TestCaseError> {
+    for limits in [LIMITS, SHALLOW] {
+        let decoded = RuleToGraphRequest::decode(bytes).map_err(TranslateError::from);
+        let expected = decoded.and_then(|request| translate::rule_to_graph(&limits, &request));
+        prop_assert_eq!(translate::rule_to_graph_encoded(&limits, bytes), expected);
+    }
+    Ok(())
+}
+
+/// A random rule: made as a caller would, or read from Graph's JSON with the update mask of what
+/// that JSON holds, as RuleFromGraph answers it (a PATCH body's round trip).
+fn rule_request(entropy: &[u8], from_graph: bool, pretty: bool, policy: i32) -> RuleToGraphRequest {
+    let (rule, paths) = if from_graph {
+        let read =
+            codec::rules_from_graph(&rule_json(entropy).input, Policy::Preserve, DEPTH).expect("Graph JSON reads");
+        (read.rules.into_iter().next(), Some(read.present))
+    } else {
+        (Some(valid_rule(entropy)), None)
+    };
+    let update_mask = paths.map(|paths| prost_types::FieldMask { paths });
+    RuleToGraphRequest { rule, update_mask, pretty, unknown_data_policy: policy }
 }
 
 /// FromGraphRequest and RuleFromGraphRequest have the same fields: both read `bytes`.
@@ -123,12 +161,19 @@ proptest! {
         changes in vec(change(), 0..3),
     ) {
         let request = ToGraphRequest { actions: actions(&entropy, plain), pretty, unknown_data_policy: policy };
-        let mut bytes = request.encode_to_vec();
-        to_graph_answers_alike(&bytes)?;
-        if !changes.is_empty() {
-            changes.iter().for_each(|change| apply(&mut bytes, change));
-            to_graph_answers_alike(&bytes)?;
-        }
+        checked_as_changed(request.encode_to_vec(), &changes, to_graph_answers_alike)?;
+    }
+
+    #[test]
+    fn reading_rules_in_place_answers_as_decoding(
+        entropy in vec(any::<u8>(), 0..256),
+        from_graph in any::<bool>(),
+        pretty in any::<bool>(),
+        policy in 0..5i32,
+        changes in vec(change(), 0..3),
+    ) {
+        let request = rule_request(&entropy, from_graph, pretty, policy);
+        checked_as_changed(request.encode_to_vec(), &changes, rule_to_graph_answers_alike)?;
     }
 
     #[test]
@@ -139,11 +184,6 @@ proptest! {
         changes in vec(change(), 0..3),
     ) {
         let request = FromGraphRequest { json: graph_json(&entropy, rule), unknown_data_policy: policy };
-        let mut bytes = request.encode_to_vec();
-        json_answers_alike(&bytes)?;
-        if !changes.is_empty() {
-            changes.iter().for_each(|change| apply(&mut bytes, change));
-            json_answers_alike(&bytes)?;
-        }
+        checked_as_changed(request.encode_to_vec(), &changes, json_answers_alike)?;
     }
 }

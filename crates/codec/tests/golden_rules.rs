@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use graphbridge_codec::{
     self as codec, Policy,
     pb::DetectionRule,
-    schema::{EnumSchema, GraphObject, PropertyKind, Shape, Slot, Value},
+    schema::{EnumSchema, GraphObject, GraphView, PropertyKind, Shape, Slot, Value},
 };
 use graphbridge_testkit::{
     DEPTH,
@@ -75,7 +75,7 @@ fn make_path<'a>(object: &'a mut dyn GraphObject, path: &[Step]) -> &'a mut dyn 
 }
 
 /// The object at `path` from `object`, which must exist.
-fn follow<'a>(object: &'a dyn GraphObject, path: &[Step]) -> &'a dyn GraphObject {
+fn follow<'a>(object: &'a dyn GraphView, path: &[Step]) -> &'a dyn GraphView {
     let Some((step, rest)) = path.split_first() else {
         return object;
     };

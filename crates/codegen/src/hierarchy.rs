@@ -88,7 +88,19 @@ pub(crate) fn emit(
         }
     });
     let (additional_data, additional_data_mut) = types::additional_data_methods();
+    let additional_data_number = types::additional_data_number(message);
     Ok(quote! {
+        impl #rust_type {
+            /// The known types of the value, by name and by field number.
+            pub const HIERARCHY: Hierarchy = Hierarchy {
+                message: #message_name,
+                field: #field_name,
+                known: &[#((#names, &<#case_types as GraphType>::INFO),)*],
+                cases: &[#((#numbers, &<#numbered_types as GraphType>::INFO),)*],
+                additional_data: #additional_data_number,
+            };
+        }
+
         impl #oneof_type {
             /// Hands the type with this namespace-qualified name to `visitor`; `None` if unknown.
             pub fn with_type<V: TypeVisitor<Self>>(qualified_name: &str, visitor: V) -> Option<V::Output> {
@@ -116,13 +128,7 @@ pub(crate) fn emit(
             #additional_data
 
             fn hierarchy(&self) -> Option<&'static Hierarchy> {
-                static HIERARCHY: Hierarchy = Hierarchy {
-                    message: #message_name,
-                    field: #field_name,
-                    known: &[#((#names, &<#case_types as GraphType>::INFO),)*],
-                    cases: &[#((#numbers, &<#numbered_types as GraphType>::INFO),)*],
-                };
-                Some(&HIERARCHY)
+                Some(&Self::HIERARCHY)
             }
         }
 

@@ -155,6 +155,7 @@ fn valid_source_is_emitted_as_parseable_rust_with_a_header() {
     assert_eq!(
         impls,
         [
+            "crate::pb::Shape",
             "crate::pb::shape::Kind",
             "GraphViewcrate::pb::Shape",
             "GraphObjectcrate::pb::Shape",
@@ -178,16 +179,23 @@ fn tables_hold_the_options() {
         r##"graph_name: "detail", odata_type: "#test.ns.detail", case_name: "", open: true, migrates_to: "","##,
         r##"graph_name: "circleShape", odata_type: "#test.ns.circleShape", case_name: "circle","##,
         r#"PropertyInfo { graph_name: "name", proto_name: "name", number: 1u32, required: true, object: None,
-            kind: PropertyKind::String }"#,
+            complex: None, kind: PropertyKind::String }"#,
         r#"PropertyInfo { graph_name: "colors", proto_name: "colors", number: 4u32, required: false, object: None,
-            kind: PropertyKind::Flags(&COLOR) }"#,
+            complex: None, kind: PropertyKind::Flags(&COLOR) }"#,
         r#"PropertyInfo { graph_name: "detail", proto_name: "detail", number: 8u32, required: false,
-            object: Some(&<crate::pb::Detail as GraphType>::INFO), kind: PropertyKind::Object }"#,
-        // A polymorphic value has no one type.
+            object: Some(&<crate::pb::Detail as GraphType>::INFO),
+            complex: Some(Complex::Type(&<crate::pb::Detail as GraphType>::INFO)), kind: PropertyKind::Object }"#,
+        r#"PropertyInfo { graph_name: "details", proto_name: "details", number: 9u32, required: false, object: None,
+            complex: Some(Complex::Type(&<crate::pb::Detail as GraphType>::INFO)), kind: PropertyKind::Objects }"#,
+        // A polymorphic value has no one type, but its hierarchy.
         r#"PropertyInfo { graph_name: "shape", proto_name: "shape", number: 10u32, required: false, object: None,
-            kind: PropertyKind::Object }"#,
-        // Its cases by field number, for readers of the encoding.
-        r#"cases: &[(1u32, &<crate::pb::Square as GraphType>::INFO), (2u32, &<crate::pb::CircleShape as GraphType>::INFO),]"#,
+            complex: Some(Complex::Polymorphic(&crate::pb::Shape::HIERARCHY)), kind: PropertyKind::Object }"#,
+        // Its cases by field number, and where additional_data is, for readers of the encoding.
+        r#"cases: &[(1u32, &<crate::pb::Square as GraphType>::INFO), (2u32, &<crate::pb::CircleShape as GraphType>::INFO),],
+            additional_data: 200u32 }"#,
+        // A case's additional_data is its wrapper's.
+        r#"graph_name: "side", proto_name: "side", number: 1u32, required: false, object: None, complex: None,
+            kind: PropertyKind::String }], additional_data: 0u32 }"#,
         "get: |m| Value::Enum(&COLOR, m.color), get_mut: |m| Slot::Enum(&COLOR, &mut m.color)",
         "get: |m| Value::Bool(m.on), get_mut: |m| Slot::Bool(&mut m.on)",
         "get: |m| Value::Timestamp(m.at.as_ref()), get_mut: |m| Slot::Timestamp(&mut m.at)",

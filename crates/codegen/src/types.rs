@@ -31,12 +31,23 @@ pub(crate) fn emit(
         let proto_name = field.name();
         let number = field.number();
         let required = options.required(&field)?;
-        let Access { variant, kind, get, get_mut, object } = Access::of(&field, enums)?;
+        let Access { variant, kind, get, get_mut, object, complex } = Access::of(&field, enums)?;
         // A polymorphic value has no one type for an update mask to reach into.
         let object = match object.filter(|m| hierarchy::polymorphic_oneof(options, m).is_none()) {
             Some(m) => {
                 let object = naming::message_type(&m);
                 quote!(Some(&<#object as GraphType>::INFO))
+            }
+            None => quote!(None),
+        };
+        let complex = match complex {
+            Some(m) if hierarchy::polymorphic_oneof(options, &m).is_some() => {
+                let wrapper = naming::message_type(&m);
+                quote!(Some(Complex::Polymorphic(&#wrapper::HIERARCHY)))
+            }
+            Some(m) => {
+                let object = naming::message_type(&m);
+                quote!(Some(Complex::Type(&<#object as GraphType>::INFO)))
             }
             None => quote!(None),
         };
@@ -47,6 +58,7 @@ pub(crate) fn emit(
                 number: #number,
                 required: #required,
                 object: #object,
+                complex: #complex,
                 kind: #kind,
             }
         });
@@ -63,6 +75,7 @@ pub(crate) fn emit(
         return Err(Error::AdditionalDataPlacement { message: message.full_name().to_owned() });
     }
     let rust_type = naming::message_type(message);
+    let additional_data = additional_data_number(message);
     let mut items = quote! {
         impl GraphType for #rust_type {
             const INFO: TypeInfo = TypeInfo {
@@ -72,6 +85,7 @@ pub(crate) fn emit(
                 open: #open,
                 migrates_to: #migrates_to,
                 properties: &[#(#infos,)*],
+                additional_data: #additional_data,
             };
             const PROPERTIES: &'static [Property<Self>] = &[#(#properties,)*];
         }
@@ -101,6 +115,11 @@ pub(crate) fn emit(
         });
     }
     Ok(items)
+}
+
+/// The field number of `message`'s additional_data, 0 if it has none.
+pub(crate) fn additional_data_number(message: &MessageDescriptor) -> u32 {
+    message.get_field_by_name(ADDITIONAL_DATA).map_or(0, |field| field.number())
 }
 
 /// Whether `message` has its additional_data field; refused if of another type than the
