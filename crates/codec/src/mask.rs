@@ -42,7 +42,7 @@ impl Present {
     /// whose own fields were noted meanwhile: the mask names those, so that a PATCH body holds
     /// only them.
     pub fn note_read(&mut self, path: &Path, property: &PropertyInfo, mark: usize) {
-        if property.object.is_none() || self.mark() == mark {
+        if property.object().is_none() || self.mark() == mark {
             self.note(path, property);
         }
     }
@@ -87,7 +87,7 @@ impl Mask {
                 return Ok(()); // a parent path already takes all of it
             }
             node = node.children.entry(property.proto_name).or_default();
-            info = property.object;
+            info = property.object();
             if segments.peek().is_none() {
                 node.children.clear();
             }

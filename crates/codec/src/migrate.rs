@@ -283,7 +283,7 @@ fn pointer_of(path: &str) -> String {
         let property = info.and_then(|i| i.properties.iter().find(|p| p.proto_name == segment));
         pointer.push('/');
         push_pointer_token(&mut pointer, property.map_or(segment, |p| p.graph_name));
-        info = property.and_then(|p| p.object);
+        info = property.and_then(|p| p.object());
     }
     pointer
 }

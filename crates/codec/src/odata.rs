@@ -70,7 +70,6 @@ static COLLECTION_VALUE: PropertyInfo = PropertyInfo {
     proto_name: "rules",
     number: 1,
     required: false,
-    object: None,
     complex: Some(Complex::Type(&<DetectionRule as GraphType>::INFO)),
     kind: PropertyKind::Objects,
 };

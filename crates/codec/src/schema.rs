@@ -127,14 +127,21 @@ pub struct PropertyInfo {
     /// ToGraph refuses to write the object without it: `Nullable="false"` in every Graph shape
     /// and cloud (a property some cloud may send as null is not required).
     pub required: bool,
-    /// The type of a property holding one complex value of one type (an update mask can reach
-    /// into it).
-    pub object: Option<&'static TypeInfo>,
-    /// What a property holding complex values (one or a collection) holds: what a reader of the
-    /// encoding reads them as.
+    /// The Graph type of a property holding complex values (one or a collection).
     pub complex: Option<Complex>,
     /// What the property holds.
     pub kind: PropertyKind,
+}
+
+impl PropertyInfo {
+    /// The type of a property holding one complex value of one type (an update mask can reach
+    /// into it).
+    pub fn object(&self) -> Option<&'static TypeInfo> {
+        match (self.kind, self.complex) {
+            (PropertyKind::Object, Some(Complex::Type(info))) => Some(info),
+            _ => None,
+        }
+    }
 }
 
 /// The Graph type of a property's complex values.

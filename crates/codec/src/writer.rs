@@ -258,7 +258,7 @@ impl Writer {
                     Want::Part(part) => {
                         self.key(property.graph_name);
                         self.path.push_property(property, info.case_name);
-                        self.nulls(property.object.expect("a mask reaches only into single objects"), part);
+                        self.nulls(property.object().expect("a mask reaches only into single objects"), part);
                         self.path.pop();
                     }
                     _ if property.required && !self.patch => {
@@ -331,7 +331,7 @@ impl Writer {
                 Want::Part(part) => {
                     self.key(property.graph_name);
                     self.path.push_property(property, info.case_name);
-                    self.nulls(property.object.expect("a mask reaches only into single objects"), part);
+                    self.nulls(property.object().expect("a mask reaches only into single objects"), part);
                     self.path.pop();
                 }
             }

@@ -17,8 +17,6 @@ pub(crate) struct Access {
     pub(crate) get: TokenStream,
     /// The arguments of `Slot::variant(..)`.
     pub(crate) get_mut: TokenStream,
-    /// The type of a field holding one complex value.
-    pub(crate) object: Option<MessageDescriptor>,
     /// The type of a field holding complex values, one or a collection.
     pub(crate) complex: Option<MessageDescriptor>,
 }
@@ -30,7 +28,6 @@ impl Access {
         let repeated = field.cardinality() == Cardinality::Repeated;
         let plain = |variant: &str| (format_ident!("{variant}"), quote!(&m.#name), quote!(&mut m.#name));
         let mut schema = None;
-        let mut object = None;
         let mut complex = None;
         let (variant, get, get_mut) = match field.kind() {
             Kind::Enum(e) => {
@@ -53,11 +50,10 @@ impl Access {
                 (format_ident!("Duration"), quote!(m.#name.as_ref()), quote!(&mut m.#name))
             }
             Kind::Message(m) if m.package_name() == PACKAGE && !m.is_map_entry() => {
-                complex = Some(m.clone());
+                complex = Some(m);
                 if repeated {
                     plain("Objects")
                 } else {
-                    object = Some(m);
                     let get = quote!(m.#name.as_ref().map(|v| v as &dyn GraphView));
                     (format_ident!("Object"), get, quote!(&mut m.#name))
                 }
@@ -73,7 +69,7 @@ impl Access {
             Some(schema) => quote!(PropertyKind::#variant(&#schema)),
             None => quote!(PropertyKind::#variant),
         };
-        Ok(Self { variant, kind, get, get_mut, object, complex })
+        Ok(Self { variant, kind, get, get_mut, complex })
     }
 }
 

@@ -31,15 +31,7 @@ pub(crate) fn emit(
         let proto_name = field.name();
         let number = field.number();
         let required = options.required(&field)?;
-        let Access { variant, kind, get, get_mut, object, complex } = Access::of(&field, enums)?;
-        // A polymorphic value has no one type for an update mask to reach into.
-        let object = match object.filter(|m| hierarchy::polymorphic_oneof(options, m).is_none()) {
-            Some(m) => {
-                let object = naming::message_type(&m);
-                quote!(Some(&<#object as GraphType>::INFO))
-            }
-            None => quote!(None),
-        };
+        let Access { variant, kind, get, get_mut, complex } = Access::of(&field, enums)?;
         let complex = match complex {
             Some(m) if hierarchy::polymorphic_oneof(options, &m).is_some() => {
                 let wrapper = naming::message_type(&m);
@@ -57,7 +49,6 @@ pub(crate) fn emit(
                 proto_name: #proto_name,
                 number: #number,
                 required: #required,
-                object: #object,
                 complex: #complex,
                 kind: #kind,
             }
