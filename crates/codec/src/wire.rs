@@ -208,6 +208,8 @@ impl<'a> Objects<'a> {
         Some(object)
     }
 
+    /// Reads a complex value. No Graph type holds itself (the testkit's schema walker would not
+    /// end), so this nests no deeper than the schema does.
     fn complex(&mut self, complex: Complex, bytes: &'a [u8]) -> Option<usize> {
         match complex {
             Complex::Type(info) => self.plain(info, bytes),
