@@ -2,8 +2,8 @@
 //! Input: the value, then optionally `\n` and `now` in whole seconds from the Unix epoch (negative:
 //! before it; absent or unreadable: a fixed instant), so that the seeds stay readable text.
 //! Never a panic, and:
-//! - a value starting with a digit is seconds: accepted exactly when it is a number a `Duration`
-//!   holds (below 2^64 s); a plain decimal (`120`, `2.128`) reads to within 1 ns of its value (plus
+//! - a value starting with a digit is seconds: accepted exactly when it is a plain decimal
+//!   (`120`, `2.128`) a `Duration` holds (below 2^64 s); it reads to within 1 ns of its value (plus
 //!   f64's relative precision past 2^52 ns, about 52 days), and whole seconds below 2^53 exactly;
 //! - any other value is an HTTP date or refused: a date at or before `now` gives zero, a later one
 //!   exactly the time from `now` to it;
@@ -49,11 +49,12 @@ fn at(seconds: i64) -> Option<SystemTime> {
 }
 
 fn seconds(value: &str, parsed: Option<Duration>) {
-    match (value.parse::<f64>(), parsed) {
-        (Err(_), Some(delay)) => panic!("{value:?} is not a number, yet it was read as {delay:?}"),
-        (Err(_), None) => {}
-        (Ok(number), None) => assert!(number >= TOO_LONG, "the number of seconds {value:?} was refused"),
-        (Ok(number), Some(delay)) => {
+    let number = plain_decimal(value).and_then(|_| value.parse::<f64>().ok());
+    match (number, parsed) {
+        (None, Some(delay)) => panic!("{value:?} is not a plain decimal, yet it was read as {delay:?}"),
+        (None, None) => {}
+        (Some(number), None) => assert!(number >= TOO_LONG, "the number of seconds {value:?} was refused"),
+        (Some(number), Some(delay)) => {
             assert!(number < TOO_LONG, "{value:?} is past what a Duration holds, yet it was read as {delay:?}");
             let off = (delay.as_secs_f64() - number).abs();
             assert!(off <= number * f64::EPSILON + 1e-9, "{value:?} was read as {delay:?}");

@@ -68,11 +68,18 @@ pub(crate) fn retry_reason(method: &Method, attempt: Attempt) -> Option<RetryRea
     }
 }
 
-/// `Retry-After` as a delay from `now`: whole or fractional seconds (Graph's own samples send
-/// `2.128`), or an HTTP date. None when it is absent, negative or unreadable.
+/// `Retry-After` as a delay from `now`: whole seconds (`digits`, RFC 9110's delay-seconds) or
+/// fractional ones (`digits.digits`: Graph's own samples send `2.128`), or an HTTP date. None when
+/// it is absent, negative or unreadable; other number forms (`1.`, `1e3`) are not delays a server
+/// sends, so they are refused rather than guessed at.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if value.starts_with(|c: char| c.is_ascii_digit()) {
+        let (whole, fraction) = value.split_once('.').unwrap_or((value, "0"));
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !(digits(whole) && digits(fraction)) {
+            return None;
+        }
         let seconds: f64 = value.parse().ok()?;
         return Duration::try_from_secs_f64(seconds).ok();
     }
@@ -131,7 +138,7 @@ mod tests {
         assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(30)));
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(30));
         assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
-        for bad in ["", "-1", "soon", "1e999", "NaN", "inf", "1.5.2"] {
+        for bad in ["", "-1", "soon", "1e999", "NaN", "inf", "1.5.2", "1.", "1e3", "1.5e2", "0x10", "1_000", "2 s"] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
         }
     }
