@@ -1,8 +1,9 @@
 //! The gRPC stubs of the services in `proto/graphbridge/v1/`. Their messages are
 //! graphbridge-codec's (`extern_path`): this only adds the tonic servers and clients. The
 //! servers take the requests of ToGraph, FromGraph, RuleToGraph and RuleFromGraph as their
-//! encoding (`pb::Encoded`), which the handlers read in place; the clients send the messages
-//! themselves.
+//! encoding (`pb::Encoded`), which the handlers read in place, and answer FromGraph and
+//! RuleFromGraph with the encoding the codec writes as it reads (`pb::Encoded` too); the clients
+//! send and receive the messages themselves.
 
 type BuildResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -28,6 +29,9 @@ fn main() -> BuildResult {
         if side == "server" {
             for request in ["ToGraphRequest", "FromGraphRequest", "RuleToGraphRequest", "RuleFromGraphRequest"] {
                 config = config.extern_path(format!(".graphbridge.v1.{request}"), "crate::pb::Encoded");
+            }
+            for response in ["FromGraphResponse", "RuleFromGraphResponse"] {
+                config = config.extern_path(format!(".graphbridge.v1.{response}"), "crate::pb::Encoded");
             }
         }
         config.compile_fds(compiler.file_descriptor_set())?;

@@ -3,13 +3,14 @@
 //! value, codec, status). Never a panic, and what ToGraph writes must read back: its output is
 //! one JSON value within the depth limit, FromGraph reads it, and writing what was read and
 //! reading that again gives the same actions. ToGraph and FromGraph read in place from the bytes
-//! (what their unary RPCs run) must answer exactly as of the decoded request.
+//! (what their unary RPCs run) must answer exactly as of the decoded request: FromGraph's
+//! response, written as its JSON is read, byte for byte as prost encodes the decoded path's.
 #![no_main]
 
 use graphbridge_codec::{
     self as codec, Policy, json,
     pb::{FromGraphRequest, ToGraphRequest, TranslateStreamRequest, translate_stream_request::Request},
-    translate::{self, Limits, TranslateError},
+    translate::{self, EncodedResponse, Limits, TranslateError},
 };
 use graphbridge_testkit::{DEPTH, refusals::check_refusal};
 use libfuzzer_sys::fuzz_target;
@@ -29,8 +30,8 @@ fuzz_target!(|data: &[u8]| {
         let expected = decoded.and_then(|request| translate::from_graph(&limits, &request));
         assert_eq!(
             translate::from_graph_encoded(&limits, data),
-            expected,
-            "FromGraph: read in place and decoded differ"
+            expected.map(EncodedResponse::of),
+            "FromGraph: written as read and encoded from the decoded request differ"
         );
     }
     if let Ok(request) = ToGraphRequest::decode(data) {

@@ -5,10 +5,11 @@
 //!   tonic's buffer type (BENCHMARKS.md §10);
 //! - a message is encoded without prost's up-front size check, which walks the whole message to
 //!   compare its size with a buffer that grows as it is written anyway;
-//! - a request its handler reads in place ([`Encoded`]) is passed on as its bytes.
+//! - a request its handler reads in place ([`Encoded`]) is passed on as its bytes, and a response
+//!   the codec wrote as its encoding is sent as it is.
 
-use bytes::{Buf, Bytes};
-use graphbridge_codec::translate::TranslateError;
+use bytes::{Buf, BufMut, Bytes};
+use graphbridge_codec::translate::{EncodedResponse, TranslateError};
 use prost::{DecodeError, Message};
 use std::marker::PhantomData;
 use tonic::{
@@ -18,10 +19,17 @@ use tonic::{
 
 use super::status::translate_status;
 
-/// A request message as its protobuf encoding: build.rs makes it the request type of ToGraph,
-/// FromGraph, RuleToGraph and RuleFromGraph in the generated server, whose handlers read it in
-/// place (BENCHMARKS.md §11).
+/// A message as its protobuf encoding: build.rs makes it the request type of ToGraph, FromGraph,
+/// RuleToGraph and RuleFromGraph in the generated server, whose handlers read it in place
+/// (BENCHMARKS.md §11), and the response type of FromGraph and RuleFromGraph, whose encoding the
+/// codec writes as it reads the JSON (§12).
 pub struct Encoded(pub Bytes);
+
+impl From<EncodedResponse> for Encoded {
+    fn from(response: EncodedResponse) -> Self {
+        Encoded(response.bytes.into())
+    }
+}
 
 /// A request as the server reads it from a message's bytes.
 pub(crate) trait FromEncoded: Sized {
@@ -49,6 +57,34 @@ impl FromEncoded for Encoded {
     }
 }
 
+/// A response as the server writes it.
+pub(crate) trait ToEncoded {
+    fn encoding_len(&self) -> usize;
+    fn encode_to(self, buf: &mut EncodeBuf<'_>);
+}
+
+impl<M: Message> ToEncoded for M {
+    fn encoding_len(&self) -> usize {
+        self.encoded_len()
+    }
+
+    fn encode_to(self, buf: &mut EncodeBuf<'_>) {
+        // `EncodeBuf` grows on demand (its `remaining_mut` is unbounded), so the capacity check
+        // of `Message::encode` cannot fail and only costs a walk of the message.
+        self.encode_raw(buf);
+    }
+}
+
+impl ToEncoded for Encoded {
+    fn encoding_len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn encode_to(self, buf: &mut EncodeBuf<'_>) {
+        buf.put(self.0);
+    }
+}
+
 /// build.rs names this type as the codec of the generated services and clients.
 pub(crate) struct ProtoCodec<T, U>(PhantomData<(T, U)>);
 
@@ -60,7 +96,7 @@ impl<T, U> Default for ProtoCodec<T, U> {
 
 impl<T, U> tonic::codec::Codec for ProtoCodec<T, U>
 where
-    T: Message + Send + 'static,
+    T: ToEncoded + Send + 'static,
     U: FromEncoded + Send + 'static,
 {
     type Encode = T;
@@ -77,17 +113,15 @@ where
     }
 }
 
-/// Encodes with prost into tonic's growable buffer.
+/// Encodes into tonic's growable buffer.
 pub(crate) struct ProtoEncoder<T>(PhantomData<T>);
 
-impl<T: Message> Encoder for ProtoEncoder<T> {
+impl<T: ToEncoded> Encoder for ProtoEncoder<T> {
     type Item = T;
     type Error = Status;
 
     fn encode(&mut self, item: T, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        // `EncodeBuf` grows on demand (its `remaining_mut` is unbounded), so the capacity check
-        // of `Message::encode` cannot fail and only costs a walk of the message.
-        item.encode_raw(buf);
+        item.encode_to(buf);
         Ok(())
     }
 

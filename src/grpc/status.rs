@@ -6,6 +6,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use tracing::Level;
 
+use super::proto_codec::ToEncoded;
 use crate::{
     graph::{GatewayError, GraphFailure, Operation, TokenError, TransportError},
     server::{
@@ -177,13 +178,13 @@ fn upper_snake(code: &str, http_status: u16) -> String {
 }
 
 /// A unary call's answer: its response or the status of its error, counted in `call`.
-pub(crate) fn answered<T: prost::Message, E>(call: Call<'_>, result: Result<T, E>) -> Result<tonic::Response<T>, Status>
+pub(crate) fn answered<T: ToEncoded, E>(call: Call<'_>, result: Result<T, E>) -> Result<tonic::Response<T>, Status>
 where
     Status: From<E>,
 {
     match result {
         Ok(response) => {
-            call.finish(Code::Ok, response.encoded_len());
+            call.finish(Code::Ok, response.encoding_len());
             Ok(tonic::Response::new(response))
         }
         Err(error) => {

@@ -10,12 +10,14 @@ use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Code, Request, Response, Status, Streaming};
 use tower_layer::Layer;
 
-use super::status::{CallError, answered, rpc_status};
+use super::{
+    proto_codec::ToEncoded,
+    status::{CallError, answered, rpc_status},
+};
 use crate::{
     pb::{
-        Encoded, FromGraphResponse, MigrateRuleRequest, MigrateRuleResponse, RuleFromGraphResponse,
-        RuleToGraphResponse, ToGraphResponse, TranslateStreamRequest, TranslateStreamResponse,
-        translate_stream_request, translate_stream_response, translator_server,
+        Encoded, MigrateRuleRequest, MigrateRuleResponse, RuleToGraphResponse, ToGraphResponse, TranslateStreamRequest,
+        TranslateStreamResponse, translate_stream_request, translate_stream_response, translator_server,
     },
     server::{
         admission::{Admission, AdmissionLimits, Admit, Admitted, Refusal},
@@ -146,16 +148,17 @@ impl Translator {
     }
 
     /// Runs a unary call: size check, timeout for large inputs, metrics, status. `admitted`
-    /// is held until the answer is ready.
-    async fn unary<Req, Resp>(
+    /// is held until the answer is ready. The answer is sent as `Out`: itself, or its encoding.
+    async fn unary<Req, Resp, Out>(
         &self,
         method: &'static str,
         request: Request<Req>,
         translate: Translate<Req, Resp>,
-    ) -> Result<Response<Resp>, Status>
+    ) -> Result<Response<Out>, Status>
     where
         Req: Send + 'static,
-        Resp: Message + Reported + Send + 'static,
+        Resp: Reported + Send + 'static,
+        Out: From<Resp> + ToEncoded,
     {
         let admitted = admitted(&request);
         // The size its length prefix declared, which the admission has held to
@@ -166,7 +169,7 @@ impl Translator {
             Err(error) => Err(error),
             Ok(admitted) => self.translate(translate, request.into_inner(), request_bytes, admitted).await,
         };
-        answered(call, result)
+        answered(call, result.map(Out::from))
     }
 }
 
@@ -190,7 +193,7 @@ impl translator_server::Translator for Translator {
         self.unary("ToGraph", request, |limits, request| translate::to_graph_encoded(limits, &request.0)).await
     }
 
-    async fn from_graph(&self, request: Request<Encoded>) -> Result<Response<FromGraphResponse>, Status> {
+    async fn from_graph(&self, request: Request<Encoded>) -> Result<Response<Encoded>, Status> {
         self.unary("FromGraph", request, |limits, request| translate::from_graph_encoded(limits, &request.0)).await
     }
 
@@ -199,7 +202,7 @@ impl translator_server::Translator for Translator {
         self.unary("RuleToGraph", request, translate).await
     }
 
-    async fn rule_from_graph(&self, request: Request<Encoded>) -> Result<Response<RuleFromGraphResponse>, Status> {
+    async fn rule_from_graph(&self, request: Request<Encoded>) -> Result<Response<Encoded>, Status> {
         let translate = |limits: &Limits, request: &Encoded| translate::rule_from_graph_encoded(limits, &request.0);
         self.unary("RuleFromGraph", request, translate).await
     }

@@ -11,7 +11,7 @@ use std::{
 
 use graphbridge_codec::{
     self as codec, Policy,
-    pb::{FromGraphResponse, ToGraphRequest, ToGraphResponse},
+    pb::{FromGraphRequest, FromGraphResponse, ToGraphRequest, ToGraphResponse},
     translate::{self, Limits},
 };
 use graphbridge_testkit::{
@@ -110,10 +110,18 @@ fn main() {
         row("to_graph", &payload, "prost_reflect", count(|| to_proto_json(&to_descriptor, to_graph_bytes)));
 
         let from_graph = || codec::from_graph(graph_json, Policy::Preserve, DEPTH).expect("valid");
+        let request = FromGraphRequest { json: graph_json.clone(), ..Default::default() }.encode_to_vec();
         row(
             "from_graph",
             &payload,
             "graphbridge",
+            // What the service runs: the response written as the JSON is read.
+            count(|| translate::from_graph_encoded(&Limits::UNBOUNDED, &request).expect("valid")),
+        );
+        row(
+            "from_graph",
+            &payload,
+            "graphbridge_decoded",
             count(|| {
                 let read = from_graph();
                 FromGraphResponse { actions: read.actions, unknown_data: read.unknown_data }.encode_to_vec()

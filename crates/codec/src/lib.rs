@@ -28,6 +28,7 @@
 
 #![forbid(unsafe_code)]
 
+mod encoder;
 mod error;
 pub mod json;
 mod mask;
@@ -39,6 +40,7 @@ mod reader;
 mod report;
 pub mod schema;
 mod source;
+pub mod target;
 mod time;
 pub mod translate;
 mod wire;

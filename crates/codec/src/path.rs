@@ -75,26 +75,21 @@ impl Path {
         self.steps().iter().any(|step| matches!(step, Step::Item { .. }))
     }
 
-    /// The dotted proto field path of `last` within the current object, as an update mask
-    /// names it (`detection_action.alert_template.title`); `None` inside a collection.
-    pub fn field_path(&self, last: &PropertyInfo) -> Option<String> {
+    /// Appends the dotted proto field path of `last` within the current object to `out`, as an
+    /// update mask names it (`detection_action.alert_template.title`); false, with nothing
+    /// appended, inside a collection.
+    pub fn push_field_path(&self, last: &PropertyInfo, out: &mut String) -> bool {
         if self.in_collection() {
-            return None;
+            return false;
         }
-        let names = || {
-            self.steps().iter().filter_map(|step| match step {
-                Step::Property { info, .. } => Some(info.proto_name),
-                Step::Item { .. } => None,
-            })
-        };
-        // Sized first: a rule's paths are read by the dozen, and most outgrow a guess.
-        let mut path = String::with_capacity(names().map(|name| name.len() + 1).sum::<usize>() + last.proto_name.len());
-        for name in names() {
-            path.push_str(name);
-            path.push('.');
+        for step in self.steps() {
+            if let Step::Property { info, .. } = step {
+                out.push_str(info.proto_name);
+                out.push('.');
+            }
         }
-        path.push_str(last.proto_name);
-        Some(path)
+        out.push_str(last.proto_name);
+        true
     }
 
     /// The JSON pointer, with input indices (reading) or output indices (writing).

@@ -104,7 +104,9 @@ fn decode_string(slot: Slot<'_>, text: Cow<'_, str>) -> Decoded {
             Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: "empty string".into() }
         }
         Slot::String(field) => {
-            *field = text.into_owned();
+            // Into the field's own buffer: an encoder reuses one for every string it reads.
+            field.clear();
+            field.push_str(&text);
             Decoded::Typed
         }
         Slot::Strings(_) | Slot::Bool(_) | Slot::Object(_) | Slot::Objects(_) => {

@@ -13,10 +13,11 @@ use super::{
     property::{Decoded, WrongType, decode, expected},
     report::{Report, reserve_like_first},
     source::{Cursor, Source},
+    target::{Items, Target},
 };
 use crate::{
     pb::{DetectionRule, ResponseAction, UnknownData, UnknownDataKind},
-    schema::{GraphObject, GraphType, ObjectList, ObjectSlot, Shape, Slot, TypeInfo},
+    schema::{GraphObject, GraphType, PropertyKind, Shape, TypeInfo},
 };
 
 /// The most items reserved at once from a guess (see `Reader::reserve_like_first`).
@@ -31,13 +32,23 @@ pub struct FromGraph {
 
 /// Reads a JSON array of actions, or one action object.
 pub fn from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<FromGraph, Error> {
+    let mut actions = Vec::<ResponseAction>::new();
+    let unknown_data = read_actions(json, policy, max_depth, &mut actions)?;
+    Ok(FromGraph { actions, unknown_data })
+}
+
+/// Reads a JSON array of actions, or one action object, into `actions`; returns the unknown-data
+/// report.
+pub fn read_actions<C>(json: &str, policy: Policy, max_depth: usize, actions: &mut C) -> Result<Vec<UnknownData>, Error>
+where
+    C: Items + ?Sized,
+{
     let mut reader = Reader::new(policy, "actions");
-    let mut actions = Vec::new();
     let mut scanner = Scanner::new(json, max_depth);
     let scanned = match scanner.peek() {
-        Some(b'[') => reader.items(&mut scanner, 1, &mut actions),
+        Some(b'[') => reader.items(&mut scanner, 1, actions),
         // Depth as if in the array ToGraph will write it in, so both forms take the same input.
-        Some(b'{') => reader.item(&mut scanner, 2, &mut actions),
+        Some(b'{') => reader.item(&mut scanner, 2, actions),
         Some(_) => scanner.value(1).map(|raw| {
             let found = raw.json_type();
             reader
@@ -50,7 +61,7 @@ pub fn from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<FromGr
         }),
     };
     scanned.and_then(|()| scanner.finish()).map_err(|e| syntax_error(json, e))?;
-    reader.finish().map(|unknown_data| FromGraph { actions, unknown_data })
+    reader.finish()
 }
 
 /// The result of reading Graph JSON detection rules.
@@ -67,15 +78,46 @@ pub struct RulesFromGraph {
 
 /// Reads one detectionRule object, or an OData collection `{"value": [rules], ...}`.
 pub fn rules_from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<RulesFromGraph, Error> {
+    let mut rule = DetectionRule::default();
+    let read = read_rules(json, policy, max_depth, &mut rule as &mut dyn GraphObject)?;
+    let unknown_data = read.unknown_data;
+    Ok(match read.found {
+        Rules::One { present } => {
+            RulesFromGraph { rules: vec![rule], collection: None, present: present.into_paths(), unknown_data }
+        }
+        Rules::Collection { rules, collection } => {
+            RulesFromGraph { rules, collection: Some(collection), present: Vec::new(), unknown_data }
+        }
+    })
+}
+
+/// What RuleFromGraph's JSON held.
+pub enum Rules {
+    /// One rule, read into the target, with the fields it holds.
+    One { present: Present },
+    /// An OData collection of rules (the target holds what reading it as a rule left).
+    Collection { rules: Vec<DetectionRule>, collection: Collection },
+}
+
+/// What `read_rules` read, and the unknown-data report.
+pub struct RulesRead {
+    pub found: Rules,
+    pub unknown_data: Vec<UnknownData>,
+}
+
+/// Reads one detectionRule object into `rule`, or an OData collection `{"value": [rules], ...}`.
+pub fn read_rules<O>(json: &str, policy: Policy, max_depth: usize, rule: &mut O) -> Result<RulesRead, Error>
+where
+    O: Target + ?Sized,
+{
     let mut reader = Reader::new(policy, "rules");
     let mut scanner = Scanner::new(json, max_depth);
-    let mut rule = DetectionRule::default();
     let mut envelope = None;
     let scanned = match scanner.peek() {
         Some(b'{') => {
             reader.present = Some(Present::for_rule());
             envelope = Some(Envelope::new(policy));
-            reader.rule(&mut scanner, &mut rule, &mut envelope)
+            reader.rule(&mut scanner, rule, &mut envelope)
         }
         _ => scanner.value(1).map(|raw| {
             let found = raw.json_type();
@@ -89,12 +131,13 @@ pub fn rules_from_graph(json: &str, policy: Policy, max_depth: usize) -> Result<
     if let Some((reader, rules, collection)) = envelope.and_then(Envelope::finish) {
         // What reading it as a rule reported (its "value" as an unknown property) is left out.
         let unknown_data = reader.finish()?;
-        return Ok(RulesFromGraph { rules, collection: Some(collection), present: Vec::new(), unknown_data });
+        return Ok(RulesRead { found: Rules::Collection { rules, collection }, unknown_data });
     }
     let present = reader.present.take();
-    let rules = if present.is_some() { vec![rule] } else { Vec::new() };
-    let present = present.map(Present::into_paths).unwrap_or_default();
-    Ok(RulesFromGraph { rules, collection: None, present, unknown_data: reader.finish()? })
+    let unknown_data = reader.finish()?;
+    // Anything but an object was a violation: one rule was read.
+    let present = present.expect("a rule object was read");
+    Ok(RulesRead { found: Rules::One { present }, unknown_data })
 }
 
 fn syntax_error(json: &str, error: SyntaxError) -> Error {
@@ -146,19 +189,19 @@ impl Reader {
     /// After the first item (`first_len` bytes), reserves room for the `rest` of the input as if
     /// its items were about like the first (a quarter more: they vary in size). The result is then
     /// allocated about once instead of regrown by doubling (see `reserve_like_first`).
-    fn reserve_like_first<T>(&mut self, items: &mut Vec<T>, first_len: usize, rest: usize) {
+    fn reserve_like_first<C: Items + ?Sized>(&mut self, items: &mut C, first_len: usize, rest: usize) {
         let like_first = rest / first_len.max(1);
         let more = (like_first + like_first / 4 + 1).min(MAX_RESERVED_ITEMS);
-        items.reserve(more);
+        items.reserve(more, first_len);
         reserve_like_first(&mut self.unknown_data, more);
     }
 
     /// Reads the array at the scanner (at `depth`) as items of `items`.
-    pub fn items<T: GraphObject + Default>(
+    pub fn items<C: Items + ?Sized>(
         &mut self,
         s: &mut Scanner<'_>,
         depth: usize,
-        items: &mut Vec<T>,
+        items: &mut C,
     ) -> Result<(), SyntaxError> {
         s.array(depth, |s, index| {
             let start = s.offset();
@@ -173,24 +216,26 @@ impl Reader {
     }
 
     /// Reads the value at the scanner (at `depth`) as a new item of `list`.
-    fn item(&mut self, s: &mut Scanner<'_>, depth: usize, list: &mut dyn ObjectList) -> Result<(), SyntaxError> {
+    fn item<C>(&mut self, s: &mut Scanner<'_>, depth: usize, list: &mut C) -> Result<(), SyntaxError>
+    where
+        C: Items + ?Sized,
+    {
         if s.peek() != Some(b'{') {
             let found = s.value(depth)?.json_type();
             self.violation(self.pointer(Tail::None), format!("expected an object, found {found}"));
             return Ok(());
         }
-        if !self.object(s, depth, list.push())? {
-            list.pop();
-        }
+        let kept = self.object(s, depth, list.push())?;
+        list.end(kept);
         Ok(())
     }
 
     /// Reads RuleFromGraph's top-level object as a rule; while it may still be an OData
     /// collection, `envelope` reads it as one too.
-    fn rule(
+    fn rule<O: Target + ?Sized>(
         &mut self,
         s: &mut Scanner<'_>,
-        rule: &mut DetectionRule,
+        rule: &mut O,
         envelope: &mut Option<Envelope>,
     ) -> Result<(), SyntaxError> {
         let info = &DetectionRule::INFO;
@@ -217,11 +262,11 @@ impl Reader {
 
     /// Reads the object at `s` (at nesting `depth`) into `object`; false when it is to be left out
     /// (an unknown type dropped).
-    fn object<'a>(
+    fn object<'a, O: Target + ?Sized>(
         &mut self,
         s: &mut impl Source<'a>,
         depth: usize,
-        object: &mut dyn GraphObject,
+        object: &mut O,
     ) -> Result<bool, SyntaxError> {
         if object.hierarchy().is_some() {
             return self.polymorphic(s, depth, object);
@@ -234,11 +279,11 @@ impl Reader {
 
     /// Reads an object of a polymorphic type, whose `@odata.type` names its concrete type: the
     /// members before it are buffered until then, those after it are read as they come.
-    fn polymorphic<'a>(
+    fn polymorphic<'a, O: Target + ?Sized>(
         &mut self,
         s: &mut impl Source<'a>,
         depth: usize,
-        object: &mut dyn GraphObject,
+        object: &mut O,
     ) -> Result<bool, SyntaxError> {
         let mut typed = None;
         let mut buffered = Vec::new();
@@ -269,11 +314,11 @@ impl Reader {
     }
 
     /// Reads the `@odata.type` at `s` and makes `object` of the type it names.
-    fn odata_type<'a>(
+    fn odata_type<'a, O: Target + ?Sized>(
         &mut self,
         s: &mut impl Source<'a>,
         depth: usize,
-        object: &mut dyn GraphObject,
+        object: &mut O,
     ) -> Result<Typed, SyntaxError> {
         // Made only when needed: most objects read have a known type.
         let pointer = |reader: &Self| reader.pointer(Tail::Key(ODATA_TYPE));
@@ -313,20 +358,20 @@ impl Reader {
     }
 
     /// Reads a member of a polymorphic object whose `@odata.type` was read.
-    fn typed_member<'a>(
+    fn typed_member<'a, O: Target + ?Sized>(
         &mut self,
         typed: Typed,
         key: &str,
         next: &mut usize,
         s: &mut impl Source<'a>,
         depth: usize,
-        object: &mut dyn GraphObject,
+        object: &mut O,
     ) -> Result<(), SyntaxError> {
         match typed {
             Typed::Known(info) => self.member(info, key, next, s, depth, object),
             Typed::Unknown => {
                 let raw = s.value(depth)?;
-                object.additional_data_mut().insert(key.to_owned(), raw.text.to_owned());
+                object.keep_raw(key, raw.text);
                 Ok(())
             }
             Typed::Skipped { .. } => s.value(depth).map(drop),
@@ -335,14 +380,14 @@ impl Reader {
 
     /// Reads the member `key` at `s` of an object of the known type `info`; `next` is where to
     /// look for its property first, the index after the previous member's.
-    fn member<'a>(
+    fn member<'a, O: Target + ?Sized>(
         &mut self,
         info: &'static TypeInfo,
         key: &str,
         next: &mut usize,
         s: &mut impl Source<'a>,
         depth: usize,
-        object: &mut dyn GraphObject,
+        object: &mut O,
     ) -> Result<(), SyntaxError> {
         match info.find_from(key, *next).filter(|_| !is_annotation(key)) {
             Some(index) => {
@@ -359,7 +404,7 @@ impl Reader {
 
     /// Keeps a member that is no property of `info` raw: an annotation, or unknown data (under
     /// the policy) unless the type is open.
-    fn other_member(&mut self, info: &'static TypeInfo, key: &str, raw: &str, object: &mut dyn GraphObject) {
+    fn other_member<O: Target + ?Sized>(&mut self, info: &'static TypeInfo, key: &str, raw: &str, object: &mut O) {
         let keep = is_annotation(key) || info.open || {
             let entry = self.entry(info, UnknownDataKind::Property, key, key, || {
                 ["unknown property of ", info.graph_name].concat()
@@ -367,20 +412,20 @@ impl Reader {
             self.keep_unknown(entry)
         };
         if keep {
-            object.additional_data_mut().insert(key.to_owned(), raw.to_owned());
+            object.keep_raw(key, raw);
         }
     }
 
     /// Reads the value at `s` as property `index` of `object`, of the known type `info`; its
     /// member `key` is kept raw in additional_data if it has no typed form.
-    fn property<'a>(
+    fn property<'a, O: Target + ?Sized>(
         &mut self,
         info: &'static TypeInfo,
         index: usize,
         key: &str,
         s: &mut impl Source<'a>,
         depth: usize,
-        object: &mut dyn GraphObject,
+        object: &mut O,
     ) -> Result<(), SyntaxError> {
         let property = &info.properties[index];
         let next = s.peek();
@@ -392,16 +437,20 @@ impl Reader {
         }
         let mark = self.present.as_ref().map(Present::mark);
         self.path.push_property(property, info.case_name);
-        let decoded = match (object.slot(index), next) {
-            (Slot::Object(slot), Some(b'{')) => self.object_into(s, depth, slot),
-            (Slot::Objects(list), Some(b'[')) => self.list(s, depth, list),
-            (Slot::Object(_), _) => s.value(depth).map(|other| expected("an object", &other)),
-            (Slot::Objects(_), _) => s.value(depth).map(|other| expected("an array of objects", &other)),
-            (slot, _) => decode(slot, s, depth),
+        let decoded = match (property.kind, next) {
+            (PropertyKind::Object, Some(b'{')) => self.object_into(s, depth, index, object),
+            (PropertyKind::Objects, Some(b'[')) => self.list(s, depth, index, object),
+            (PropertyKind::Object, _) => s.value(depth).map(|other| expected("an object", &other)),
+            (PropertyKind::Objects, _) => s.value(depth).map(|other| expected("an array of objects", &other)),
+            _ => decode(object.slot(index), s, depth).inspect(|decoded| {
+                if *decoded == Decoded::Typed {
+                    object.read(index);
+                }
+            }),
         };
         self.path.pop();
         if self.settle(info, index, decoded?, mark, object) {
-            object.additional_data_mut().insert(key.to_owned(), s.since(start).text.to_owned());
+            object.keep_raw(key, s.since(start).text);
         }
         Ok(())
     }
@@ -421,13 +470,13 @@ impl Reader {
 
     /// Reports how property `index`'s value was read and notes it as present (its value read
     /// from `mark`); true when its raw value is to be kept in additional_data.
-    fn settle(
+    fn settle<O: Target + ?Sized>(
         &mut self,
         info: &'static TypeInfo,
         index: usize,
         decoded: Decoded,
         mark: Option<usize>,
-        object: &mut dyn GraphObject,
+        object: &O,
     ) -> bool {
         let property = &info.properties[index];
         let keep_raw = match decoded {
@@ -450,48 +499,48 @@ impl Reader {
         // What the policy dropped (all items of a collection, an unknown member) is not held:
         // masked, it would be written back as a null, which clears it in Graph.
         if let (Some(present), Some(mark)) = (&mut self.present, mark)
-            && (keep_raw || object.value(index).is_set())
+            && (keep_raw || object.is_set(index))
         {
             present.note_read(&self.path, property, mark);
         }
         keep_raw
     }
 
-    /// Reads the object at `s` into the optional complex value `slot`.
-    fn object_into<'a>(
+    /// Reads the object at `s` as the value of object property `index` of `object`.
+    fn object_into<'a, O: Target + ?Sized>(
         &mut self,
         s: &mut impl Source<'a>,
         depth: usize,
-        slot: &mut dyn ObjectSlot,
+        index: usize,
+        object: &mut O,
     ) -> Result<Decoded, SyntaxError> {
-        if !self.object(s, depth, slot.fill())? {
-            slot.clear();
-        }
+        let kept = self.object(s, depth, object.object(index))?;
+        object.end_object(index, kept);
         Ok(Decoded::Typed)
     }
 
-    /// Reads the array at `s` into `list`. A collection with no typed form (empty, or with a null
-    /// item) is left empty, to be kept raw, and what its items reported is taken back.
-    fn list<'a>(
+    /// Reads the array at `s` into collection property `property` of `object`. A collection with
+    /// no typed form (empty, or with a null item) is left empty, to be kept raw, and what its items
+    /// reported is taken back.
+    fn list<'a, O: Target + ?Sized>(
         &mut self,
         s: &mut impl Source<'a>,
         depth: usize,
-        list: &mut dyn ObjectList,
+        property: usize,
+        object: &mut O,
     ) -> Result<Decoded, SyntaxError> {
         let (reported, violated) = (self.unknown_data.len(), self.violations.len());
-        list.clear();
+        object.begin_list(property);
         let mut items = 0;
         let mut problem = None;
         s.array(depth, |s, index| {
             items += 1;
             match (s.peek(), &problem) {
                 (Some(b'{'), None) => {
-                    self.path.push_item(index, list.len());
-                    let kept = self.object(s, depth + 1, list.push())?;
+                    self.path.push_item(index, object.items(property));
+                    let kept = self.object(s, depth + 1, object.item(property))?;
                     self.path.pop();
-                    if !kept {
-                        list.pop();
-                    }
+                    object.end_item(property, kept);
                 }
                 (_, Some(_)) => {
                     s.value(depth + 1)?;
@@ -515,7 +564,7 @@ impl Reader {
         let Some(problem) = problem else {
             return Ok(Decoded::Typed);
         };
-        list.clear();
+        object.clear_list(property);
         self.unknown_data.truncate(reported);
         self.violations.truncate(violated);
         Ok(problem)

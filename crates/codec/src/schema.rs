@@ -246,23 +246,41 @@ pub struct Hierarchy {
     pub message: &'static str,
     /// The oneof, e.g. `action`.
     pub field: &'static str,
-    /// Namespace-qualified name and type of every case, sorted by name.
-    pub known: &'static [(&'static str, &'static TypeInfo)],
+    /// Namespace-qualified name, field number and type of every case, sorted by name.
+    pub known: &'static [(&'static str, u32, &'static TypeInfo)],
     /// Field number and type of every case, sorted by number.
     pub cases: &'static [(u32, &'static TypeInfo)],
+    /// The case holding a value of a type this build does not know.
+    pub unknown: UnknownCase,
     /// The field number of the message's additional_data.
     pub additional_data: u32,
 }
 
 impl Hierarchy {
     pub fn get(&self, qualified_name: &str) -> Option<&'static TypeInfo> {
-        self.known.binary_search_by(|(name, _)| (*name).cmp(qualified_name)).ok().map(|i| self.known[i].1)
+        self.known_case(qualified_name).map(|(_, info)| info)
+    }
+
+    /// The field number and type of the case of the type `qualified_name`.
+    pub fn known_case(&self, qualified_name: &str) -> Option<(u32, &'static TypeInfo)> {
+        let i = self.known.binary_search_by(|(name, ..)| (*name).cmp(qualified_name)).ok()?;
+        let (_, number, info) = self.known[i];
+        Some((number, info))
     }
 
     /// The type of the case with protobuf field number `number`.
     pub fn case(&self, number: u32) -> Option<&'static TypeInfo> {
         self.cases.binary_search_by_key(&number, |(n, _)| *n).ok().map(|i| self.cases[i].1)
     }
+}
+
+/// The field numbers of a polymorphic value's case for an unknown type.
+#[derive(Debug)]
+pub struct UnknownCase {
+    /// The case's.
+    pub number: u32,
+    /// Its `odata_type` field's, the type's namespace-qualified name.
+    pub odata_type: u32,
 }
 
 /// A Graph object (complex value or entity) with its unknown data, as the writer reads it: a
@@ -293,12 +311,12 @@ pub trait GraphObject: GraphView {
 /// An optional complex value, to be filled.
 pub trait ObjectSlot {
     /// The value, set to its default first if absent.
-    fn fill(&mut self) -> &mut dyn GraphObject;
+    fn fill(&mut self) -> &mut (dyn GraphObject + 'static);
     fn clear(&mut self);
 }
 
-impl<M: GraphObject + Default> ObjectSlot for Option<M> {
-    fn fill(&mut self) -> &mut dyn GraphObject {
+impl<M: GraphObject + Default + 'static> ObjectSlot for Option<M> {
+    fn fill(&mut self) -> &mut (dyn GraphObject + 'static) {
         self.get_or_insert_with(M::default)
     }
 
@@ -334,13 +352,13 @@ pub trait ObjectList {
     }
     fn get(&self, index: usize) -> &dyn GraphObject;
     /// Appends a default value and returns it.
-    fn push(&mut self) -> &mut dyn GraphObject;
+    fn push(&mut self) -> &mut (dyn GraphObject + 'static);
     /// Removes the last value.
     fn pop(&mut self);
     fn clear(&mut self);
 }
 
-impl<M: GraphObject + Default> ObjectList for Vec<M> {
+impl<M: GraphObject + Default + 'static> ObjectList for Vec<M> {
     fn len(&self) -> usize {
         Vec::len(self)
     }
@@ -349,7 +367,7 @@ impl<M: GraphObject + Default> ObjectList for Vec<M> {
         &self[index]
     }
 
-    fn push(&mut self) -> &mut dyn GraphObject {
+    fn push(&mut self) -> &mut (dyn GraphObject + 'static) {
         Vec::push(self, M::default());
         self.last_mut().expect("just pushed")
     }

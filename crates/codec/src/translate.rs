@@ -2,20 +2,34 @@
 //! a response message out, within size and depth limits. The gRPC service and
 //! `graphbridge convert` both run these, so the sidecar and the offline tool cannot disagree.
 //! All but MigrateRule also take the request's encoding (`*_encoded`, what the sidecar runs):
-//! read in place where it can be, else decoded, with the same answer either way.
+//! read in place where it can be, else decoded, with the same answer either way. FromGraph and
+//! RuleFromGraph then also answer with the response's encoding, written as the JSON is read.
 
-use prost::Message;
+use prost::{Message, encoding::message};
 
 use crate::{
     Error, Policy, ToGraph, Violation,
+    encoder::{Encoder, write_field_mask},
     migrate::migrate,
     pb::{
-        FromGraphRequest, FromGraphResponse, MigrateRuleRequest, MigrateRuleResponse, RuleFromGraphRequest,
-        RuleFromGraphResponse, RuleToGraphRequest, RuleToGraphResponse, ToGraphRequest, ToGraphResponse, UnknownData,
-        UnknownDataPolicy,
+        DetectionRule, FromGraphRequest, FromGraphResponse, MigrateRuleRequest, MigrateRuleResponse, ResponseAction,
+        RuleFromGraphRequest, RuleFromGraphResponse, RuleToGraphRequest, RuleToGraphResponse, ToGraphRequest,
+        ToGraphResponse, UnknownData, UnknownDataPolicy,
     },
+    reader::{Rules, read_actions, read_rules},
+    schema::{Complex, GraphType},
+    target::Items,
     wire::{EncodedJson, EncodedRuleToGraph, EncodedToGraph},
 };
+
+/// Field numbers of FromGraphResponse (`translator.proto`); the property tests hold the
+/// encoding written with them equal to prost's.
+const FROM_GRAPH_ACTIONS: u32 = 1;
+const FROM_GRAPH_UNKNOWN_DATA: u32 = 2;
+/// Field numbers of RuleFromGraphResponse, likewise.
+const RULE_FROM_GRAPH_RULES: u32 = 1;
+const RULE_FROM_GRAPH_UNKNOWN_DATA: u32 = 6;
+const RULE_FROM_GRAPH_UPDATE_MASK: u32 = 7;
 
 /// Limits a translation must respect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +82,27 @@ macro_rules! reported {
 }
 reported!(ToGraphResponse, FromGraphResponse, RuleToGraphResponse, RuleFromGraphResponse, MigrateRuleResponse);
 
+/// A response as its protobuf encoding, with the unknown-data report it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedResponse {
+    pub bytes: Vec<u8>,
+    pub unknown_data: Vec<UnknownData>,
+}
+
+impl EncodedResponse {
+    /// The encoding of `response`.
+    pub fn of<R: Message + Reported>(response: R) -> Self {
+        let bytes = response.encode_to_vec();
+        EncodedResponse { bytes, unknown_data: response.unknown_data().to_vec() }
+    }
+}
+
+impl Reported for EncodedResponse {
+    fn unknown_data(&self) -> &[UnknownData] {
+        &self.unknown_data
+    }
+}
+
 /// ToGraph: actions to Graph JSON.
 pub fn to_graph(limits: &Limits, request: &ToGraphRequest) -> Result<ToGraphResponse, TranslateError> {
     let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
@@ -98,10 +133,21 @@ pub fn from_graph(limits: &Limits, request: &FromGraphRequest) -> Result<FromGra
     from_graph_json(limits, &request.json, request.unknown_data_policy)
 }
 
-/// FromGraph from the request's protobuf encoding, its JSON read where it lies: the same answer
-/// as `from_graph` gives the decoded request.
-pub fn from_graph_encoded(limits: &Limits, request: &[u8]) -> Result<FromGraphResponse, TranslateError> {
-    json_encoded(limits, request, |r: &FromGraphRequest| (&r.json, r.unknown_data_policy), from_graph_json)
+/// FromGraph from the request's protobuf encoding, its JSON read where it lies, to the response's
+/// encoding: the encoding of the answer `from_graph` gives the decoded request.
+pub fn from_graph_encoded(limits: &Limits, request: &[u8]) -> Result<EncodedResponse, TranslateError> {
+    json_encoded(limits, request, |r: &FromGraphRequest| (&r.json, r.unknown_data_policy), from_graph_written)
+}
+
+fn from_graph_written(limits: &Limits, json: &str, policy_value: i32) -> Result<EncodedResponse, TranslateError> {
+    limits.check_size("json", json.len())?;
+    let policy = policy("unknown_data_policy", policy_value)?;
+    let mut encoder = Encoder::new(FROM_GRAPH_ACTIONS, Complex::Polymorphic(&ResponseAction::HIERARCHY));
+    let unknown_data = read_actions(json, policy, limits.max_json_depth, &mut encoder)?;
+    let mut bytes = encoder.into_bytes();
+    message::encode_repeated(FROM_GRAPH_UNKNOWN_DATA, &unknown_data, &mut bytes);
+    limits.check_size("the response", bytes.len())?;
+    Ok(EncodedResponse { bytes, unknown_data })
 }
 
 fn from_graph_json(limits: &Limits, json: &str, policy_value: i32) -> Result<FromGraphResponse, TranslateError> {
@@ -167,10 +213,32 @@ pub fn rule_from_graph(
     rule_from_graph_json(limits, &request.json, request.unknown_data_policy)
 }
 
-/// RuleFromGraph from the request's protobuf encoding, its JSON read where it lies: the same
-/// answer as `rule_from_graph` gives the decoded request.
-pub fn rule_from_graph_encoded(limits: &Limits, request: &[u8]) -> Result<RuleFromGraphResponse, TranslateError> {
-    json_encoded(limits, request, |r: &RuleFromGraphRequest| (&r.json, r.unknown_data_policy), rule_from_graph_json)
+/// RuleFromGraph from the request's protobuf encoding, its JSON read where it lies, to the
+/// response's encoding: the encoding of the answer `rule_from_graph` gives the decoded request.
+pub fn rule_from_graph_encoded(limits: &Limits, request: &[u8]) -> Result<EncodedResponse, TranslateError> {
+    json_encoded(limits, request, |r: &RuleFromGraphRequest| (&r.json, r.unknown_data_policy), rule_from_graph_written)
+}
+
+fn rule_from_graph_written(limits: &Limits, json: &str, policy_value: i32) -> Result<EncodedResponse, TranslateError> {
+    limits.check_size("json", json.len())?;
+    let policy = policy("unknown_data_policy", policy_value)?;
+    let mut encoder = Encoder::new(RULE_FROM_GRAPH_RULES, Complex::Type(&DetectionRule::INFO));
+    let read = read_rules(json, policy, limits.max_json_depth, encoder.push())?;
+    let encoded = match read.found {
+        Rules::One { present } => {
+            encoder.end(true);
+            let mut bytes = encoder.into_bytes();
+            message::encode_repeated(RULE_FROM_GRAPH_UNKNOWN_DATA, &read.unknown_data, &mut bytes);
+            write_field_mask(RULE_FROM_GRAPH_UPDATE_MASK, present.paths(), &mut bytes);
+            EncodedResponse { bytes, unknown_data: read.unknown_data }
+        }
+        // A collection's rules were read into messages (see `Envelope`).
+        Rules::Collection { rules, collection } => {
+            EncodedResponse::of(collection_response(rules, collection, read.unknown_data))
+        }
+    };
+    limits.check_size("the response", encoded.bytes.len())?;
+    Ok(encoded)
 }
 
 fn rule_from_graph_json(
@@ -181,19 +249,33 @@ fn rule_from_graph_json(
     limits.check_size("json", json.len())?;
     let policy = policy("unknown_data_policy", policy_value)?;
     let read = crate::rules_from_graph(json, policy, limits.max_json_depth)?;
-    let is_collection = read.collection.is_some();
-    let collection = read.collection.unwrap_or_default();
-    let response = RuleFromGraphResponse {
-        rules: read.rules,
-        collection: is_collection,
-        odata_context: collection.context,
-        next_link: collection.next_link,
-        collection_data: collection.other,
-        unknown_data: read.unknown_data,
-        update_mask: (!is_collection).then_some(prost_types::FieldMask { paths: read.present }),
+    let response = match read.collection {
+        Some(collection) => collection_response(read.rules, collection, read.unknown_data),
+        None => RuleFromGraphResponse {
+            rules: read.rules,
+            unknown_data: read.unknown_data,
+            update_mask: Some(prost_types::FieldMask { paths: read.present }),
+            ..Default::default()
+        },
     };
     limits.check_size("the response", response.encoded_len())?;
     Ok(response)
+}
+
+fn collection_response(
+    rules: Vec<DetectionRule>,
+    collection: crate::Collection,
+    unknown_data: Vec<UnknownData>,
+) -> RuleFromGraphResponse {
+    RuleFromGraphResponse {
+        rules,
+        collection: true,
+        odata_context: collection.context,
+        next_link: collection.next_link,
+        collection_data: collection.other,
+        unknown_data,
+        update_mask: None,
+    }
 }
 
 /// MigrateRule: one rule in the retired shape to the current shape.

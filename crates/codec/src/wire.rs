@@ -492,7 +492,7 @@ mod tests {
     /// One action of every known type, every property set (flags with two members).
     fn every_type() -> Vec<ResponseAction> {
         let mut actions = Vec::new();
-        for (name, info) in ResponseAction::HIERARCHY.known {
+        for (name, _, info) in ResponseAction::HIERARCHY.known {
             let mut action = ResponseAction::default();
             assert!(action.select(name));
             for index in 0..info.properties.len() {

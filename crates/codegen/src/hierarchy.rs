@@ -29,7 +29,7 @@ pub(crate) fn emit(
         return Err(Error::NoAdditionalData { message: message.full_name().to_owned() });
     }
     let oneof_type = naming::oneof_type(message, oneof);
-    // (namespace-qualified name, oneof variant, case type), sorted by name.
+    // (namespace-qualified name, field number, oneof variant, case type), sorted by name.
     let mut known = Vec::new();
     // (field number, case type), sorted by number.
     let mut numbered = Vec::new();
@@ -47,25 +47,27 @@ pub(crate) fn emit(
                 let qualified_name = format!("{}.{graph_name}", options.namespace(&case_message)?);
                 case_names.insert(case_message.full_name().to_owned(), case.name().to_owned());
                 numbered.push((case.number(), case_type.clone()));
-                known.push((qualified_name, variant, case_type));
+                known.push((qualified_name, case.number(), variant, case_type));
             }
             None if unknown.is_none() => {
-                if !case_message.fields().any(|f| f.name() == "odata_type" && f.kind() == Kind::String) {
+                let odata_type = case_message.fields().find(|f| f.name() == "odata_type" && f.kind() == Kind::String);
+                let Some(odata_type) = odata_type else {
                     return Err(Error::UnknownCaseOdataType { case: case.full_name().to_owned() });
-                }
-                unknown = Some((variant, case_type));
+                };
+                unknown = Some((variant, case_type, case.number(), odata_type.number()));
             }
             None => return Err(Error::SecondUnknownCase { case: case.full_name().to_owned() }),
         }
     }
-    let (unknown, unknown_type) =
+    let (unknown, unknown_type, unknown_number, unknown_odata_type) =
         unknown.ok_or_else(|| Error::NoUnknownCase { oneof: oneof.full_name().to_owned() })?;
     // `Hierarchy::get` searches by name. The naming rule makes the names unique: a case's name says its type.
     known.sort_by(|a, b| a.0.cmp(&b.0));
     numbered.sort_by_key(|(number, _)| *number);
     let (numbers, numbered_types): (Vec<_>, Vec<_>) = numbered.into_iter().unzip();
     let names: Vec<_> = known.iter().map(|(name, ..)| name).collect();
-    let variants: Vec<_> = known.iter().map(|(_, variant, _)| variant).collect();
+    let known_numbers: Vec<_> = known.iter().map(|(_, number, ..)| number).collect();
+    let variants: Vec<_> = known.iter().map(|(_, _, variant, _)| variant).collect();
     let case_types: Vec<_> = known.iter().map(|(.., case_type)| case_type).collect();
 
     let rust_type = naming::message_type(message);
@@ -95,8 +97,9 @@ pub(crate) fn emit(
             pub const HIERARCHY: Hierarchy = Hierarchy {
                 message: #message_name,
                 field: #field_name,
-                known: &[#((#names, &<#case_types as GraphType>::INFO),)*],
+                known: &[#((#names, #known_numbers, &<#case_types as GraphType>::INFO),)*],
                 cases: &[#((#numbers, &<#numbered_types as GraphType>::INFO),)*],
+                unknown: UnknownCase { number: #unknown_number, odata_type: #unknown_odata_type },
                 additional_data: #additional_data_number,
             };
         }

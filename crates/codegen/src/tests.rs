@@ -191,7 +191,7 @@ fn tables_hold_the_options() {
             complex: Some(Complex::Polymorphic(&crate::pb::Shape::HIERARCHY)), kind: PropertyKind::Object }"#,
         // Its cases by field number, and where additional_data is, for readers of the encoding.
         r#"cases: &[(1u32, &<crate::pb::Square as GraphType>::INFO), (2u32, &<crate::pb::CircleShape as GraphType>::INFO),],
-            additional_data: 200u32 }"#,
+            unknown: UnknownCase { number: 3u32, odata_type: 1u32 }, additional_data: 200u32 }"#,
         // A case's additional_data is its wrapper's.
         r#"graph_name: "side", proto_name: "side", number: 1u32, required: false, complex: None,
             kind: PropertyKind::String }], additional_data: 0u32 }"#,

@@ -259,7 +259,7 @@ fn build(e: &mut Entropy, object: &mut dyn GraphObject, root: bool) {
             extras(e, object, None, false, true);
             return;
         }
-        let (name, _) = e.pick(hierarchy.known);
+        let (name, ..) = e.pick(hierarchy.known);
         assert!(object.select(name));
     }
     let Shape::Known(info) = object.shape() else { unreachable!("selected a known type") };

@@ -47,7 +47,7 @@ impl Node {
         let known = hierarchy
             .known
             .iter()
-            .map(|(name, _)| {
+            .map(|(name, ..)| {
                 assert!(object.select(name), "{name} is known");
                 (*name, TypeNode::walk(object))
             })
