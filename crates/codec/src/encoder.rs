@@ -16,6 +16,10 @@ use crate::{
     target::{Items, Target},
 };
 
+/// Room for the messages open at once (a rule's nest 6 deep) and their fields.
+const OPEN_MESSAGES: usize = 8;
+const OPEN_FIELDS: usize = 32;
+
 /// Writes a response's repeated message field (FromGraph's actions, RuleFromGraph's rules) item
 /// by item, as the reader reads them.
 pub struct Encoder {
@@ -78,12 +82,16 @@ struct Scratch {
 }
 
 impl Encoder {
-    /// Items of type `item` in the response's repeated field `field`.
-    pub fn new(field: u32, item: Complex) -> Self {
+    /// Items of type `item` in the response's repeated field `field`, read from `json_len` bytes
+    /// of JSON.
+    pub fn new(field: u32, item: Complex, json_len: usize) -> Self {
         Self {
-            out: Vec::new(),
-            frames: Vec::new(),
-            fields: Vec::new(),
+            // Sized once: the encoding is about as long as the JSON or shorter (names become
+            // field numbers), and regrowing from nothing by doubling would allocate again and
+            // again for each small answer.
+            out: Vec::with_capacity(json_len),
+            frames: Vec::with_capacity(OPEN_MESSAGES),
+            fields: Vec::with_capacity(OPEN_FIELDS),
             kept: Vec::new(),
             text: String::new(),
             scratch: Scratch::default(),
@@ -483,9 +491,8 @@ impl Items for Encoder {
         self.items += usize::from(keep);
     }
 
-    fn reserve(&mut self, more: usize, first_len: usize) {
-        // The encoding of an item is about as long as its JSON, or shorter.
-        self.out.reserve(more.saturating_mul(first_len));
+    fn reserve(&mut self, _more: usize, _first_len: usize) {
+        // Sized for the whole JSON when made.
     }
 }
 
@@ -530,7 +537,7 @@ mod tests {
 
     /// The actions' encoding as written while reading `json`, and as prost encodes the messages.
     fn both(json: &str, policy: Policy) -> (Vec<u8>, Vec<u8>) {
-        let mut encoder = Encoder::new(1, Complex::Polymorphic(&ResponseAction::HIERARCHY));
+        let mut encoder = Encoder::new(1, Complex::Polymorphic(&ResponseAction::HIERARCHY), json.len());
         read_actions(json, policy, 16, &mut encoder).expect("valid");
         let actions = from_graph(json, policy, 16).expect("valid").actions;
         (encoder.into_bytes(), FromGraphResponse { actions, unknown_data: Vec::new() }.encode_to_vec())

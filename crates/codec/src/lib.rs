@@ -40,7 +40,7 @@ mod reader;
 mod report;
 pub mod schema;
 mod source;
-pub mod target;
+mod target;
 mod time;
 pub mod translate;
 mod wire;

@@ -1,6 +1,7 @@
 //! Graph JSON -> protobuf (FromGraph, RuleFromGraph): strict about JSON, lenient about Graph.
 //!
-//! One pass: each value is read into its message as it is scanned. A polymorphic object's type is
+//! One pass: each value is read into its target as it is scanned: messages, or the response's
+//! encoding written as it is read (see `target`). A polymorphic object's type is
 //! in its `@odata.type`, which Graph writes first but hand-written JSON may put anywhere: the
 //! members before it are buffered until it names the type (see `source`).
 

@@ -263,9 +263,11 @@ impl Hierarchy {
 
     /// The field number and type of the case of the type `qualified_name`.
     pub fn known_case(&self, qualified_name: &str) -> Option<(u32, &'static TypeInfo)> {
-        let i = self.known.binary_search_by(|(name, ..)| (*name).cmp(qualified_name)).ok()?;
-        let (_, number, info) = self.known[i];
-        Some((number, info))
+        // By length first: the names share a long namespace, which every comparison of a search
+        // by name would compare again; few have the same length.
+        let len = qualified_name.len();
+        let (_, number, info) = self.known.iter().find(|(name, ..)| name.len() == len && *name == qualified_name)?;
+        Some((*number, info))
     }
 
     /// The type of the case with protobuf field number `number`.

@@ -44,9 +44,6 @@ pub trait Items {
     type Item: Target + ?Sized;
     /// The items kept so far.
     fn len(&self) -> usize;
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
     /// Opens a new item, until `end`.
     fn push(&mut self) -> &mut Self::Item;
     /// Ends the item opened by `push`, keeping it or not.

@@ -142,7 +142,7 @@ pub fn from_graph_encoded(limits: &Limits, request: &[u8]) -> Result<EncodedResp
 fn from_graph_written(limits: &Limits, json: &str, policy_value: i32) -> Result<EncodedResponse, TranslateError> {
     limits.check_size("json", json.len())?;
     let policy = policy("unknown_data_policy", policy_value)?;
-    let mut encoder = Encoder::new(FROM_GRAPH_ACTIONS, Complex::Polymorphic(&ResponseAction::HIERARCHY));
+    let mut encoder = Encoder::new(FROM_GRAPH_ACTIONS, Complex::Polymorphic(&ResponseAction::HIERARCHY), json.len());
     let unknown_data = read_actions(json, policy, limits.max_json_depth, &mut encoder)?;
     let mut bytes = encoder.into_bytes();
     message::encode_repeated(FROM_GRAPH_UNKNOWN_DATA, &unknown_data, &mut bytes);
@@ -222,7 +222,7 @@ pub fn rule_from_graph_encoded(limits: &Limits, request: &[u8]) -> Result<Encode
 fn rule_from_graph_written(limits: &Limits, json: &str, policy_value: i32) -> Result<EncodedResponse, TranslateError> {
     limits.check_size("json", json.len())?;
     let policy = policy("unknown_data_policy", policy_value)?;
-    let mut encoder = Encoder::new(RULE_FROM_GRAPH_RULES, Complex::Type(&DetectionRule::INFO));
+    let mut encoder = Encoder::new(RULE_FROM_GRAPH_RULES, Complex::Type(&DetectionRule::INFO), json.len());
     let read = read_rules(json, policy, limits.max_json_depth, encoder.push())?;
     let encoded = match read.found {
         Rules::One { present } => {
