@@ -2,6 +2,7 @@
 //! a `tonic::Status` (in [`status`], and nowhere else).
 
 pub(crate) mod detection_rules;
+mod encoded;
 pub mod pb;
 mod proto_codec;
 pub(crate) mod status;

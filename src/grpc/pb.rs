@@ -7,7 +7,7 @@ pub use graphbridge_codec::pb::*;
 
 /// The request of ToGraph, FromGraph, RuleToGraph and RuleFromGraph in the generated server: its
 /// encoding, read in place.
-pub use super::proto_codec::Encoded;
+pub use super::encoded::Encoded;
 
 include!(concat!(env!("OUT_DIR"), "/server/graphbridge.v1.rs"));
 include!(concat!(env!("OUT_DIR"), "/client/graphbridge.v1.rs"));

@@ -6,7 +6,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use tracing::Level;
 
-use super::proto_codec::ToEncoded;
+use super::encoded::ToEncoded;
 use crate::{
     graph::{GatewayError, GraphFailure, Operation, TokenError, TransportError},
     server::{

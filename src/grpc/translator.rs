@@ -11,7 +11,7 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use tower_layer::Layer;
 
 use super::{
-    proto_codec::ToEncoded,
+    encoded::ToEncoded,
     status::{CallError, answered, rpc_status},
 };
 use crate::{
