@@ -5,7 +5,7 @@
 //! Nested values are opened and ended explicitly, so that the same object stands for each level
 //! of an encoding written in one buffer.
 
-use crate::schema::{GraphObject, GraphView, Hierarchy, ObjectSlot, Shape, Slot, Value};
+use crate::schema::{GraphObject, GraphView, Hierarchy, ObjectList, ObjectSlot, Shape, Slot, Value};
 
 /// One object being read, and the objects nested in it.
 pub trait Target {
@@ -80,10 +80,7 @@ impl Target for dyn GraphObject {
     }
 
     fn object(&mut self, index: usize) -> &mut Self {
-        match <Self as GraphObject>::slot(self, index) {
-            Slot::Object(slot) => slot.fill(),
-            _ => unreachable!("property {index} holds one object"),
-        }
+        object_slot(self, index).fill()
     }
 
     fn end_object(&mut self, index: usize, keep: bool) {
@@ -97,15 +94,12 @@ impl Target for dyn GraphObject {
     }
 
     fn item(&mut self, index: usize) -> &mut Self {
-        match <Self as GraphObject>::slot(self, index) {
-            Slot::Objects(list) => list.push(),
-            _ => unreachable!("property {index} holds a collection of objects"),
-        }
+        object_list(self, index).push()
     }
 
     fn end_item(&mut self, index: usize, keep: bool) {
-        if !keep && let Slot::Objects(list) = <Self as GraphObject>::slot(self, index) {
-            list.pop();
+        if !keep {
+            object_list(self, index).pop();
         }
     }
 
@@ -117,9 +111,7 @@ impl Target for dyn GraphObject {
     }
 
     fn clear_list(&mut self, index: usize) {
-        if let Slot::Objects(list) = <Self as GraphObject>::slot(self, index) {
-            list.clear();
-        }
+        object_list(self, index).clear();
     }
 }
 
@@ -127,6 +119,13 @@ fn object_slot(object: &mut dyn GraphObject, index: usize) -> &mut dyn ObjectSlo
     match object.slot(index) {
         Slot::Object(slot) => slot,
         _ => unreachable!("property {index} holds one object"),
+    }
+}
+
+fn object_list(object: &mut dyn GraphObject, index: usize) -> &mut dyn ObjectList {
+    match object.slot(index) {
+        Slot::Objects(list) => list,
+        _ => unreachable!("property {index} holds a collection of objects"),
     }
 }
 
@@ -138,13 +137,12 @@ impl<M: GraphObject + Default + 'static> Items for Vec<M> {
     }
 
     fn push(&mut self) -> &mut Self::Item {
-        Vec::push(self, M::default());
-        self.last_mut().expect("just pushed")
+        ObjectList::push(self)
     }
 
     fn end(&mut self, keep: bool) {
         if !keep {
-            self.pop();
+            ObjectList::pop(self);
         }
     }
 

@@ -140,8 +140,7 @@ pub fn from_graph_encoded(limits: &Limits, request: &[u8]) -> Result<EncodedResp
 }
 
 fn from_graph_written(limits: &Limits, json: &str, policy_value: i32) -> Result<EncodedResponse, TranslateError> {
-    limits.check_size("json", json.len())?;
-    let policy = policy("unknown_data_policy", policy_value)?;
+    let policy = json_input(limits, json, policy_value)?;
     let mut encoder = Encoder::new(FROM_GRAPH_ACTIONS, Complex::Polymorphic(&ResponseAction::HIERARCHY), json.len());
     let unknown_data = read_actions(json, policy, limits.max_json_depth, &mut encoder)?;
     let mut bytes = encoder.into_bytes();
@@ -151,8 +150,7 @@ fn from_graph_written(limits: &Limits, json: &str, policy_value: i32) -> Result<
 }
 
 fn from_graph_json(limits: &Limits, json: &str, policy_value: i32) -> Result<FromGraphResponse, TranslateError> {
-    limits.check_size("json", json.len())?;
-    let policy = policy("unknown_data_policy", policy_value)?;
+    let policy = json_input(limits, json, policy_value)?;
     let read = crate::from_graph(json, policy, limits.max_json_depth)?;
     // The unknown-data report can outgrow its input (an entry per tiny unknown property).
     let response = FromGraphResponse { actions: read.actions, unknown_data: read.unknown_data };
@@ -220,8 +218,7 @@ pub fn rule_from_graph_encoded(limits: &Limits, request: &[u8]) -> Result<Encode
 }
 
 fn rule_from_graph_written(limits: &Limits, json: &str, policy_value: i32) -> Result<EncodedResponse, TranslateError> {
-    limits.check_size("json", json.len())?;
-    let policy = policy("unknown_data_policy", policy_value)?;
+    let policy = json_input(limits, json, policy_value)?;
     let mut encoder = Encoder::new(RULE_FROM_GRAPH_RULES, Complex::Type(&DetectionRule::INFO), json.len());
     let read = read_rules(json, policy, limits.max_json_depth, encoder.push())?;
     let encoded = match read.found {
@@ -246,8 +243,7 @@ fn rule_from_graph_json(
     json: &str,
     policy_value: i32,
 ) -> Result<RuleFromGraphResponse, TranslateError> {
-    limits.check_size("json", json.len())?;
-    let policy = policy("unknown_data_policy", policy_value)?;
+    let policy = json_input(limits, json, policy_value)?;
     let read = crate::rules_from_graph(json, policy, limits.max_json_depth)?;
     let response = match read.collection {
         Some(collection) => collection_response(read.rules, collection, read.unknown_data),
@@ -280,8 +276,7 @@ fn collection_response(
 
 /// MigrateRule: one rule in the retired shape to the current shape.
 pub fn migrate_rule(limits: &Limits, request: &MigrateRuleRequest) -> Result<MigrateRuleResponse, TranslateError> {
-    limits.check_size("json", request.json.len())?;
-    let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
+    let policy = json_input(limits, &request.json, request.unknown_data_policy)?;
     let read = crate::rules_from_graph(&request.json, policy, limits.max_json_depth)?;
     let (Some(rule), None) = (read.rules.into_iter().next(), read.collection) else {
         let description = "expected one detectionRule object: RuleFromGraph reads collections";
@@ -304,6 +299,12 @@ pub fn migrate_rule(limits: &Limits, request: &MigrateRuleRequest) -> Result<Mig
     };
     limits.check_size("the response", response.encoded_len())?;
     Ok(response)
+}
+
+/// The policy of a request holding Graph JSON, once its JSON is within the size limit.
+fn json_input(limits: &Limits, json: &str, policy_value: i32) -> Result<Policy, TranslateError> {
+    limits.check_size("json", json.len())?;
+    policy("unknown_data_policy", policy_value)
 }
 
 fn policy(field: &'static str, value: i32) -> Result<Policy, TranslateError> {
