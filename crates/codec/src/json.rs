@@ -583,6 +583,15 @@ pub fn push_index_token(out: &mut String, index: usize) {
 }
 
 /// Appends `s` as a JSON string literal.
+/// Writes a name from the schema as a JSON string: the schema's names need no escaping
+/// (`schema::tests`), so they are not scanned for what would.
+pub fn write_name(out: &mut String, name: &str) {
+    out.reserve(name.len() + 2);
+    out.push('"');
+    out.push_str(name);
+    out.push('"');
+}
+
 pub fn write_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');

@@ -4,7 +4,7 @@
 use std::{borrow::Cow, fmt::Write as _};
 
 use super::{
-    json::{JsonType, Raw, SyntaxError, write_string},
+    json::{JsonType, Raw, SyntaxError, write_name, write_string},
     source::Source,
     time,
 };
@@ -196,8 +196,17 @@ fn flag_tokens(text: &str) -> impl Iterator<Item = &str> {
         let current = rest?;
         let comma = current.bytes().position(|b| b == b',');
         rest = comma.map(|i| &current[i + 1..]);
-        Some(current[..comma.unwrap_or(current.len())].trim())
+        Some(trimmed(&current[..comma.unwrap_or(current.len())]))
     })
+}
+
+/// `token.trim()`, without its Unicode tables for a token that starts and ends with a letter or
+/// digit, as members do.
+fn trimmed(token: &str) -> &str {
+    match token.as_bytes() {
+        [first, .., last] | [first @ last] if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() => token,
+        _ => token.trim(),
+    }
 }
 
 /// A member this build can hold in a typed field: known, and not Graph's sentinel (which stands
@@ -256,7 +265,7 @@ pub fn encode(value: Value<'_>, out: &mut String) -> Result<(), Vec<Invalid>> {
         Value::Enum(schema, number) => {
             let index =
                 writable_member(schema, number).map_err(|description| vec![Invalid { item: None, description }])?;
-            write_string(out, schema.members[index].graph_name);
+            write_name(out, schema.members[index].graph_name);
             Ok(())
         }
         Value::Strings(strings) => {
@@ -347,7 +356,7 @@ mod tests {
 
     #[test]
     fn flag_tokens_split_like_str_split() {
-        for text in ["", "a", "a,", ",a", " a , b ,,c", "\u{a0}é ,\tü\n"] {
+        for text in ["", "a", "a,", ",a", " a , b ,,c", "\u{a0}é ,\tü\n", "ab,c1,\u{2003}d\u{2003}, e\u{85}"] {
             let expected: Vec<&str> = text.split(',').map(str::trim).collect();
             assert_eq!(flag_tokens(text).collect::<Vec<_>>(), expected, "{text:?}");
         }

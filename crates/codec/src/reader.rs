@@ -390,7 +390,8 @@ impl Reader {
         depth: usize,
         object: &mut O,
     ) -> Result<(), SyntaxError> {
-        match info.find_from(key, *next).filter(|_| !is_annotation(key)) {
+        // No property's name holds an '@' (`schema::tests`): a member found is no annotation.
+        match info.find_from(key, *next) {
             Some(index) => {
                 *next = index + 1;
                 self.property(info, index, key, s, depth, object)
@@ -534,7 +535,9 @@ impl Reader {
         object.begin_list(property);
         let mut items = 0;
         let mut problem = None;
-        s.array(depth, |s, index| {
+        // An update mask names no field within a collection's items: none is noted there.
+        let present = self.present.take();
+        let read = s.array(depth, |s, index| {
             items += 1;
             match (s.peek(), &problem) {
                 (Some(b'{'), None) => {
@@ -557,7 +560,9 @@ impl Reader {
                 }
             }
             Ok(())
-        })?;
+        });
+        self.present = present;
+        read?;
         if items == 0 {
             // protobuf cannot tell an empty collection from an absent one: kept raw.
             return Ok(Decoded::Untyped { kind: UnknownDataKind::RawValue, detail: "empty collection".into() });

@@ -391,3 +391,54 @@ pub trait TypeVisitor<W = Action> {
 }
 
 include!(concat!(env!("OUT_DIR"), "/graph_schema.rs"));
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::{
+        odata::is_annotation,
+        pb::{DetectionRule, ResponseAction},
+    };
+
+    /// Every Graph type reachable from the rule and the actions, by name.
+    pub(crate) fn every_type() -> Vec<&'static TypeInfo> {
+        fn reach(info: &'static TypeInfo, seen: &mut BTreeMap<&'static str, &'static TypeInfo>) {
+            if seen.insert(info.graph_name, info).is_some() {
+                return;
+            }
+            for property in info.properties {
+                match property.complex {
+                    Some(Complex::Type(inner)) => reach(inner, seen),
+                    Some(Complex::Polymorphic(hierarchy)) => {
+                        hierarchy.known.iter().for_each(|&(_, _, inner)| reach(inner, seen));
+                    }
+                    None => {}
+                }
+            }
+        }
+        let mut seen = BTreeMap::new();
+        reach(&DetectionRule::INFO, &mut seen);
+        ResponseAction::HIERARCHY.known.iter().for_each(|&(_, _, info)| reach(info, &mut seen));
+        assert!(seen.len() > 40, "{:?}", seen.keys());
+        seen.into_values().collect()
+    }
+
+    /// The writer writes the schema's names without escaping them (`json::write_name`), and the
+    /// reader takes a member named as a property for no annotation (an '@' in its name).
+    #[test]
+    fn every_name_needs_no_escaping_and_no_property_is_an_annotation() {
+        let plain = |name: &str| !name.is_empty() && !name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20);
+        for info in every_type() {
+            assert!(plain(info.odata_type), "{}", info.odata_type);
+            for property in info.properties {
+                assert!(plain(property.graph_name), "{}", property.graph_name);
+                assert!(!is_annotation(property.graph_name), "{}", property.graph_name);
+                if let PropertyKind::Flags(schema) | PropertyKind::Enum(schema) = property.kind {
+                    schema.members.iter().for_each(|m| assert!(plain(m.graph_name), "{}", m.graph_name));
+                }
+            }
+        }
+    }
+}

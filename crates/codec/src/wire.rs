@@ -9,7 +9,7 @@
 //! anything malformed) makes `read` return None, and the request is then decoded with prost. The
 //! two paths hand the codec the same values, so they answer alike.
 
-use std::{collections::BTreeMap, sync::OnceLock};
+use std::{collections::BTreeMap, ops::Range, sync::OnceLock};
 
 use prost::encoding::decode_varint;
 use prost_types::{Duration, Timestamp};
@@ -130,8 +130,12 @@ struct Objects<'a> {
     strings: Vec<String>,
     timestamps: Vec<Timestamp>,
     durations: Vec<Duration>,
-    /// The items (objects) of every collection of complex values.
-    lists: Vec<Vec<usize>>,
+    /// Every collection of complex values: its items' range of `items`.
+    lists: Vec<Range<usize>>,
+    /// The items (objects) of all collections, each collection's together.
+    items: Vec<usize>,
+    /// The items of the collections being read, nested ones above those around them.
+    pending: Vec<usize>,
     /// Every object's additional_data that has some.
     maps: Vec<AdditionalData>,
 }
@@ -145,21 +149,23 @@ struct Object {
     additional_data: Option<usize>,
 }
 
-/// One property's value, as `Value` without the borrow of the arenas (indices into them).
+/// One property's value, as `Value` without the borrow of the arenas (indices into them). Its
+/// kind is the property's: a value the encoding does not hold is `Unset`, its kind's default.
 #[derive(Clone, Copy)]
 enum Held<'a> {
+    Unset,
     /// Items `start..end` of `numbers`.
     Flags(usize, usize),
     Enum(i32),
     String(&'a str),
     /// Items `start..end` of `strings`.
     Strings(usize, usize),
-    Bool(Option<bool>),
-    Timestamp(Option<usize>),
-    Duration(Option<usize>),
-    Object(Option<usize>),
+    Bool(bool),
+    Timestamp(usize),
+    Duration(usize),
+    Object(usize),
     /// One of `lists`.
-    Objects(Option<usize>),
+    Objects(usize),
 }
 
 impl<'a> Objects<'a> {
@@ -175,6 +181,8 @@ impl<'a> Objects<'a> {
             timestamps: Vec::new(),
             durations: Vec::new(),
             lists: Vec::new(),
+            items: Vec::new(),
+            pending: Vec::new(),
             maps: Vec::new(),
         }
     }
@@ -228,70 +236,75 @@ impl<'a> Objects<'a> {
     ) -> Option<()> {
         let first = self.values.len();
         self.objects[object].values = first;
-        for property in info.properties {
-            self.values.push(match property.kind {
-                PropertyKind::Flags(_) => Held::Flags(self.numbers.len(), self.numbers.len()),
-                PropertyKind::Enum(_) => Held::Enum(0),
-                PropertyKind::String => Held::String(""),
-                PropertyKind::Strings => Held::Strings(self.strings.len(), self.strings.len()),
-                PropertyKind::Bool => Held::Bool(None),
-                PropertyKind::Timestamp => Held::Timestamp(None),
-                PropertyKind::Duration => Held::Duration(None),
-                PropertyKind::Object => Held::Object(None),
-                PropertyKind::Objects => Held::Objects(None),
-            });
-        }
+        self.values.resize(first + info.properties.len(), Held::Unset);
+        // The collection whose items are being read (its property, where its items start in
+        // `pending`): encoders write a collection's items one after another.
+        let mut run: Option<(usize, usize)> = None;
         while !bytes.is_empty() {
             let (number, wire_type) = field(&mut bytes)?;
-            if number == additional_data && wire_type == LEN {
+            let index = if number == additional_data { None } else { Some(property_index(info, number)?) };
+            if let Some((collection, start)) = run
+                && index != Some(collection)
+            {
+                self.end_collection(first + collection, start);
+                run = None;
+            }
+            let Some(index) = index else {
+                if wire_type != LEN {
+                    return None;
+                }
                 let entry = len_delimited(&mut bytes)?;
                 self.map_entry(object, entry)?;
                 continue;
-            }
-            let index = info.properties.iter().position(|p| p.number == number)?;
-            let held = match (self.values[first + index], wire_type) {
-                (Held::Flags(start, end), LEN) if end == self.numbers.len() => {
-                    let mut packed = len_delimited(&mut bytes)?;
-                    while !packed.is_empty() {
-                        self.numbers.push(decode_varint(&mut packed).ok()? as i32);
-                    }
-                    Held::Flags(start, self.numbers.len())
+            };
+            let property = &info.properties[index];
+            if let (PropertyKind::Objects, LEN) = (property.kind, wire_type) {
+                // Items of a collection already ended (others in between) are prost's to merge.
+                if run.is_none() {
+                    let Held::Unset = self.values[first + index] else { return None };
+                    run = Some((index, self.pending.len()));
                 }
-                (Held::Flags(start, end), VARINT) if end == self.numbers.len() => {
+                let item = self.complex(property.complex?, len_delimited(&mut bytes)?)?;
+                self.pending.push(item);
+                continue;
+            }
+            let held = match (self.values[first + index], property.kind, wire_type) {
+                (Held::Unset, PropertyKind::Flags(_), LEN) => Held::Flags(self.numbers.len(), self.packed(&mut bytes)?),
+                (Held::Flags(start, end), PropertyKind::Flags(_), LEN) if end == self.numbers.len() => {
+                    Held::Flags(start, self.packed(&mut bytes)?)
+                }
+                (Held::Unset, PropertyKind::Flags(_), VARINT) => {
+                    self.numbers.push(decode_varint(&mut bytes).ok()? as i32);
+                    Held::Flags(self.numbers.len() - 1, self.numbers.len())
+                }
+                (Held::Flags(start, end), PropertyKind::Flags(_), VARINT) if end == self.numbers.len() => {
                     self.numbers.push(decode_varint(&mut bytes).ok()? as i32);
                     Held::Flags(start, end + 1)
                 }
-                (Held::Enum(_), VARINT) => Held::Enum(decode_varint(&mut bytes).ok()? as i32),
-                (Held::String(_), LEN) => Held::String(utf8(len_delimited(&mut bytes)?)?),
-                (Held::Strings(start, end), LEN) if end == self.strings.len() => {
+                (_, PropertyKind::Enum(_), VARINT) => Held::Enum(decode_varint(&mut bytes).ok()? as i32),
+                (_, PropertyKind::String, LEN) => Held::String(utf8(len_delimited(&mut bytes)?)?),
+                (Held::Unset, PropertyKind::Strings, LEN) => {
+                    self.strings.push(utf8(len_delimited(&mut bytes)?)?.to_owned());
+                    Held::Strings(self.strings.len() - 1, self.strings.len())
+                }
+                (Held::Strings(start, end), PropertyKind::Strings, LEN) if end == self.strings.len() => {
                     self.strings.push(utf8(len_delimited(&mut bytes)?)?.to_owned());
                     Held::Strings(start, end + 1)
                 }
-                (Held::Bool(_), VARINT) => Held::Bool(Some(decode_varint(&mut bytes).ok()? != 0)),
+                (_, PropertyKind::Bool, VARINT) => Held::Bool(decode_varint(&mut bytes).ok()? != 0),
                 // prost merges a message field set twice.
-                (Held::Timestamp(None), LEN) => {
+                (Held::Unset, PropertyKind::Timestamp, LEN) => {
                     let (seconds, nanos) = seconds_nanos(len_delimited(&mut bytes)?)?;
                     self.timestamps.push(Timestamp { seconds, nanos });
-                    Held::Timestamp(Some(self.timestamps.len() - 1))
+                    Held::Timestamp(self.timestamps.len() - 1)
                 }
-                (Held::Duration(None), LEN) => {
+                (Held::Unset, PropertyKind::Duration, LEN) => {
                     let (seconds, nanos) = seconds_nanos(len_delimited(&mut bytes)?)?;
                     self.durations.push(Duration { seconds, nanos });
-                    Held::Duration(Some(self.durations.len() - 1))
+                    Held::Duration(self.durations.len() - 1)
                 }
-                (Held::Object(None), LEN) => {
-                    let complex = info.properties[index].complex?;
-                    Held::Object(Some(self.complex(complex, len_delimited(&mut bytes)?)?))
-                }
-                (Held::Objects(list), LEN) => {
-                    let complex = info.properties[index].complex?;
-                    let item = self.complex(complex, len_delimited(&mut bytes)?)?;
-                    let list = list.unwrap_or_else(|| {
-                        self.lists.push(Vec::new());
-                        self.lists.len() - 1
-                    });
-                    self.lists[list].push(item);
-                    Held::Objects(Some(list))
+                (Held::Unset, PropertyKind::Object, LEN) => {
+                    Held::Object(self.complex(property.complex?, len_delimited(&mut bytes)?)?)
                 }
                 // Another wire type (an error, or prost's to read), or a repeated field's items
                 // with another field's in between.
@@ -299,7 +312,28 @@ impl<'a> Objects<'a> {
             };
             self.values[first + index] = held;
         }
+        if let Some((collection, start)) = run {
+            self.end_collection(first + collection, start);
+        }
         Some(())
+    }
+
+    /// Moves the items read from `pending[start..]` to `items`, as the collection held by
+    /// `values[value]`.
+    fn end_collection(&mut self, value: usize, start: usize) {
+        let from = self.items.len();
+        self.items.extend(self.pending.drain(start..));
+        self.lists.push(from..self.items.len());
+        self.values[value] = Held::Objects(self.lists.len() - 1);
+    }
+
+    /// Reads a packed repeated enum's items into `numbers`; the end of them.
+    fn packed(&mut self, bytes: &mut &'a [u8]) -> Option<usize> {
+        let mut packed = len_delimited(bytes)?;
+        while !packed.is_empty() {
+            self.numbers.push(decode_varint(&mut packed).ok()? as i32);
+        }
+        Some(self.numbers.len())
     }
 
     /// Reads one encoded additional_data entry (key 1, value 2) of `object`.
@@ -339,6 +373,16 @@ impl<'a> EncodedJson<'a> {
             }
         }
         Some(request)
+    }
+}
+
+/// The index of the property of field `number`: properties are numbered from 1 in order, unless
+/// the schema says otherwise.
+fn property_index(info: &TypeInfo, number: u32) -> Option<usize> {
+    let guess = (number as usize).wrapping_sub(1);
+    match info.properties.get(guess) {
+        Some(property) if property.number == number => Some(guess),
+        _ => info.properties.iter().position(|p| p.number == number),
     }
 }
 
@@ -437,14 +481,23 @@ impl GraphView for View<'_> {
             (Held::Flags(start, end), PropertyKind::Flags(schema)) => {
                 Value::Flags(schema, &objects.numbers[start..end])
             }
+            (Held::Unset, PropertyKind::Flags(schema)) => Value::Flags(schema, &[]),
             (Held::Enum(number), PropertyKind::Enum(schema)) => Value::Enum(schema, number),
+            (Held::Unset, PropertyKind::Enum(schema)) => Value::Enum(schema, 0),
             (Held::String(text), _) => Value::String(text),
+            (Held::Unset, PropertyKind::String) => Value::String(""),
             (Held::Strings(start, end), _) => Value::Strings(&objects.strings[start..end]),
-            (Held::Bool(value), _) => Value::Bool(value),
-            (Held::Timestamp(at), _) => Value::Timestamp(at.map(|i| &objects.timestamps[i])),
-            (Held::Duration(at), _) => Value::Duration(at.map(|i| &objects.durations[i])),
-            (Held::Object(at), _) => Value::Object(at.map(|i| &tree.views()[i] as &dyn GraphView)),
-            (Held::Objects(list), _) => Value::Objects(list.map_or(&NO_ITEMS as &dyn ViewList, |i| &tree.lists()[i])),
+            (Held::Unset, PropertyKind::Strings) => Value::Strings(&[]),
+            (Held::Bool(value), _) => Value::Bool(Some(value)),
+            (Held::Unset, PropertyKind::Bool) => Value::Bool(None),
+            (Held::Timestamp(at), _) => Value::Timestamp(Some(&objects.timestamps[at])),
+            (Held::Unset, PropertyKind::Timestamp) => Value::Timestamp(None),
+            (Held::Duration(at), _) => Value::Duration(Some(&objects.durations[at])),
+            (Held::Unset, PropertyKind::Duration) => Value::Duration(None),
+            (Held::Object(at), _) => Value::Object(Some(&tree.views()[at] as &dyn GraphView)),
+            (Held::Unset, PropertyKind::Object) => Value::Object(None),
+            (Held::Objects(list), _) => Value::Objects(&tree.lists()[list]),
+            (Held::Unset, PropertyKind::Objects) => Value::Objects(&NO_ITEMS as &dyn ViewList),
             _ => unreachable!("values are held as their property's kind"),
         }
     }
@@ -470,7 +523,8 @@ impl ViewList for ListView<'_> {
     }
 
     fn get(&self, index: usize) -> &dyn GraphView {
-        &self.tree.views()[self.tree.objects.lists[self.list][index]]
+        let objects = &self.tree.objects;
+        &self.tree.views()[objects.items[objects.lists[self.list].start + index]]
     }
 }
 
@@ -483,8 +537,8 @@ mod tests {
     use crate::{
         DEFAULT_MAX_DEPTH,
         pb::{
-            FromGraphRequest, RuleToGraphRequest, ToGraphRequest, UnknownResponseAction,
-            response_action::Action as Case,
+            DetectionAction, FromGraphRequest, OrganizationalScope, RuleToGraphRequest, ToGraphRequest,
+            UnknownResponseAction, response_action::Action as Case,
         },
         schema::{EnumSchema, GraphObject, Slot},
     };
@@ -585,6 +639,36 @@ mod tests {
         let encoded = EncodedToGraph::read(&bytes).unwrap();
         assert!(!encoded.pretty);
         assert_eq!(encoded.objects.numbers, [1, 2]);
+    }
+
+    #[test]
+    fn a_collection_is_read_in_place_when_its_items_come_together() {
+        // A rule whose detection action (field 8) holds two response actions (field 4) and an
+        // organizational scope (field 3): the items together, then split by the scope.
+        let item = |action: ResponseAction| DetectionAction { response_actions: vec![action], ..Default::default() };
+        let [first, second] = [item(every_type().remove(0)), item(every_type().remove(1))].map(|a| a.encode_to_vec());
+        let scope = OrganizationalScope { device_groups: vec!["g".into()], ..Default::default() };
+        let scope = DetectionAction { organizational_scope: Some(scope), ..Default::default() }.encode_to_vec();
+        let request = |detection_action: Vec<u8>| {
+            let rule = [&[0x42], &encode_len(detection_action.len())[..], &detection_action].concat();
+            [&[0x0a], &encode_len(rule.len())[..], &rule].concat()
+        };
+        let together = request([&first[..], &second, &scope].concat());
+        let encoded = EncodedRuleToGraph::read(&together).expect("read in place");
+        let decoded = RuleToGraphRequest::decode(&together[..]).unwrap();
+        let rule = decoded.rule.as_ref().unwrap();
+        assert_eq!(rule.detection_action.as_ref().unwrap().response_actions.len(), 2);
+        let written = encoded.write(Policy::Preserve, DEFAULT_MAX_DEPTH).expect("a rule");
+        assert_eq!(written, crate::rule_to_graph(rule, None, Policy::Preserve, false, DEFAULT_MAX_DEPTH));
+        // prost merges the items around the scope into one collection: left to it.
+        let split = request([&first[..], &scope, &second].concat());
+        assert!(EncodedRuleToGraph::read(&split).is_none());
+    }
+
+    fn encode_len(len: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        prost::encoding::encode_varint(len as u64, &mut out);
+        out
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::{
     Error, Policy, Violation,
-    json::{self, Scanner, SyntaxError, write_string},
+    json::{self, Scanner, SyntaxError, write_name, write_string},
     mask::{Mask, Want},
     odata::{BadTypeName, ODATA_TYPE, annotates_object, is_annotation, type_name, type_value},
     path::{Path, Tail},
@@ -172,6 +172,17 @@ impl Writer {
         self.out.push(':');
     }
 
+    /// Writes a schema name's key, which `key` would scan for characters to escape in vain.
+    fn name_key(&mut self, name: &'static str) {
+        self.out.reserve(name.len() + 4);
+        if !self.out.ends_with('{') {
+            self.out.push(',');
+        }
+        self.out.push('"');
+        self.out.push_str(name);
+        self.out.push_str("\":");
+    }
+
     /// Writes a collection of `len` objects; those left out (unknown types dropped) leave no gap.
     fn list<'o>(&mut self, len: usize, get: impl Fn(usize) -> &'o dyn GraphView) {
         if !self.within_depth() {
@@ -225,8 +236,8 @@ impl Writer {
         let polymorphic = object.hierarchy().is_some();
         self.out.push('{');
         if polymorphic {
-            self.key(ODATA_TYPE);
-            write_string(&mut self.out, info.odata_type);
+            self.name_key(ODATA_TYPE);
+            write_name(&mut self.out, info.odata_type);
         }
         self.annotations(object, polymorphic);
         for (index, property) in info.properties.iter().enumerate() {
@@ -256,7 +267,7 @@ impl Writer {
                 match want {
                     Want::Whole { clear: true } => self.null(info, property),
                     Want::Part(part) => {
-                        self.key(property.graph_name);
+                        self.name_key(property.graph_name);
                         self.path.push_property(property, info.case_name);
                         self.nulls(property.object().expect("a mask reaches only into single objects"), part);
                         self.path.pop();
@@ -278,7 +289,7 @@ impl Writer {
 
     /// Writes a set property's value.
     fn property(&mut self, info: &TypeInfo, property: &'static PropertyInfo, value: Value<'_>, part: Option<&Mask>) {
-        self.key(property.graph_name);
+        self.name_key(property.graph_name);
         self.path.push_property(property, info.case_name);
         match value {
             Value::Object(Some(nested)) => {
@@ -314,7 +325,7 @@ impl Writer {
             self.violation(path, description);
             return;
         }
-        self.key(property.graph_name);
+        self.name_key(property.graph_name);
         self.out.push_str("null");
     }
 
@@ -329,7 +340,7 @@ impl Writer {
                 Want::Skip => {}
                 Want::Whole { .. } => self.null(info, property),
                 Want::Part(part) => {
-                    self.key(property.graph_name);
+                    self.name_key(property.graph_name);
                     self.path.push_property(property, info.case_name);
                     self.nulls(property.object().expect("a mask reaches only into single objects"), part);
                     self.path.pop();
@@ -404,7 +415,7 @@ impl Writer {
             return false;
         }
         self.out.push('{');
-        self.key(ODATA_TYPE);
+        self.name_key(ODATA_TYPE);
         write_string(&mut self.out, &type_value(name));
         self.annotations(object, true);
         for (key, raw) in object.additional_data().iter().filter(|(key, _)| !annotates_object(key)) {
@@ -437,7 +448,7 @@ impl Writer {
             }
         };
         if keep {
-            self.key(key);
+            self.name_key(key);
             self.out.push_str(raw);
         }
         keep
