@@ -2,7 +2,7 @@
 
 use std::{
     collections::HashSet,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock, RwLock},
     time::Instant,
 };
 
@@ -76,6 +76,19 @@ pub(crate) struct Metrics {
     graph_duration: Family<GraphMethodLabels, Histogram>,
     graph_retries: Family<ReasonLabels, Counter>,
     token_requests: Family<OutcomeLabels, Counter>,
+    /// Each method's series of every call, found by its name after its first call instead of by
+    /// hashing their labels four times a call.
+    methods: RwLock<Vec<Arc<MethodSeries>>>,
+}
+
+/// The series a call of `method` counts in, taken from their families.
+struct MethodSeries {
+    method: &'static str,
+    request_bytes: Counter,
+    duration: Histogram,
+    response_bytes: Counter,
+    /// Made by the first call answered OK, as the family would.
+    ok: OnceLock<Counter>,
 }
 
 impl Default for Metrics {
@@ -96,6 +109,7 @@ impl Default for Metrics {
             graph_duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.005, 3.0, 10))),
             graph_retries: Family::default(),
             token_requests: Family::default(),
+            methods: RwLock::default(),
         };
         let r = &mut metrics.registry;
         r.register(
@@ -134,8 +148,29 @@ impl Metrics {
     /// Starts timing one request of `method`; the guard counts it as in flight until dropped.
     pub(crate) fn start(&self, method: &'static str, request_bytes: usize) -> Call<'_> {
         self.in_flight.inc();
-        self.request_bytes.get_or_create(&MethodLabels { method }).inc_by(request_bytes as u64);
-        Call { metrics: self, method, started: Instant::now() }
+        let series = self.series(method);
+        series.request_bytes.inc_by(request_bytes as u64);
+        Call { metrics: self, series, started: Instant::now() }
+    }
+
+    fn series(&self, method: &'static str) -> Arc<MethodSeries> {
+        let found = |methods: &[Arc<MethodSeries>]| methods.iter().find(|s| s.method == method).cloned();
+        if let Some(series) = found(&self.methods.read().unwrap_or_else(|poisoned| poisoned.into_inner())) {
+            return series;
+        }
+        let mut methods = self.methods.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        found(&methods).unwrap_or_else(|| {
+            let labels = MethodLabels { method };
+            let series = Arc::new(MethodSeries {
+                method,
+                request_bytes: self.request_bytes.get_or_create(&labels).clone(),
+                duration: self.duration.get_or_create(&labels).clone(),
+                response_bytes: self.response_bytes.get_or_create(&labels).clone(),
+                ok: OnceLock::new(),
+            });
+            methods.push(series.clone());
+            series
+        })
     }
 
     /// Counts an open stream as in flight until the guard is dropped.
@@ -195,7 +230,7 @@ impl Metrics {
 /// One request being served.
 pub(crate) struct Call<'m> {
     metrics: &'m Metrics,
-    method: &'static str,
+    series: Arc<MethodSeries>,
     started: Instant,
 }
 
@@ -203,11 +238,15 @@ impl Call<'_> {
     /// Records the outcome; `response_bytes` is 0 for an error.
     pub(crate) fn finish(self, code: Code, response_bytes: usize) {
         let elapsed = self.started.elapsed();
-        let method = self.method;
-        let m = self.metrics;
-        m.requests.get_or_create(&RequestLabels { method, code: code_label(code) }).inc();
-        m.duration.get_or_create(&MethodLabels { method }).observe(elapsed.as_secs_f64());
-        m.response_bytes.get_or_create(&MethodLabels { method }).inc_by(response_bytes as u64);
+        let series = &self.series;
+        let method = series.method;
+        let requests = |code| self.metrics.requests.get_or_create(&RequestLabels { method, code }).clone();
+        match code {
+            Code::Ok => series.ok.get_or_init(|| requests(code_label(Code::Ok))).inc(),
+            code => requests(code_label(code)).inc(),
+        };
+        series.duration.observe(elapsed.as_secs_f64());
+        series.response_bytes.inc_by(response_bytes as u64);
         tracing::debug!(method, code = code_label(code), latency_us = elapsed.as_micros() as u64, "request");
     }
 }
@@ -270,11 +309,17 @@ mod tests {
         let metrics = Metrics::default();
         metrics.start("ToGraph", 10).finish(Code::Ok, 100);
         metrics.start("ToGraph", 10).finish(Code::InvalidArgument, 0);
+        metrics.start("FromGraph", 5).finish(Code::InvalidArgument, 0);
+        metrics.start("ToGraph", 10).finish(Code::Ok, 1);
         metrics.shed("FromGraph");
         let text = metrics.render();
-        assert!(text.contains(r#"graphbridge_requests_total{method="ToGraph",code="OK"} 1"#), "{text}");
+        assert!(text.contains(r#"graphbridge_requests_total{method="ToGraph",code="OK"} 2"#), "{text}");
+        assert!(text.contains(r#"graphbridge_response_bytes_total{method="ToGraph"} 101"#), "{text}");
+        assert!(text.contains(r#"graphbridge_request_duration_seconds_count{method="ToGraph"} 3"#), "{text}");
+        assert!(text.contains(r#"graphbridge_requests_total{method="FromGraph",code="INVALID_ARGUMENT"} 1"#), "{text}");
+        assert!(!text.contains(r#"graphbridge_requests_total{method="FromGraph",code="OK"}"#), "{text}");
         assert!(text.contains(r#"graphbridge_requests_total{method="ToGraph",code="INVALID_ARGUMENT"} 1"#), "{text}");
-        assert!(text.contains(r#"graphbridge_request_bytes_total{method="ToGraph"} 20"#), "{text}");
+        assert!(text.contains(r#"graphbridge_request_bytes_total{method="ToGraph"} 30"#), "{text}");
         assert!(text.contains(r#"graphbridge_shed_requests_total{method="FromGraph"} 1"#), "{text}");
         assert!(text.contains("graphbridge_in_flight_requests 0"), "{text}");
     }
