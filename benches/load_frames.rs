@@ -10,11 +10,8 @@
 
 use std::{fs, path::PathBuf};
 
-use graphbridge_codec::{
-    pb::{FromGraphRequest, RuleFromGraphRequest, RuleToGraphRequest},
-    translate::{self, Limits},
-};
-use graphbridge_testkit::{fixtures::rule_fixture, payloads::payloads};
+use graphbridge_codec::translate::{self, Limits};
+use graphbridge_testkit::payloads::{LoadRequests, load_requests};
 use prost::Message;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse, health_check_response::ServingStatus};
 
@@ -35,19 +32,11 @@ fn main() {
         return;
     };
     fs::create_dir_all(&dir).expect("output directory");
-    let payload = payloads().into_iter().find(|p| p.name == "seed16").expect("the seed16 payload");
-    let rule_json =
-        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&rule_fixture("new-get")).expect("JSON"))
-            .expect("a JSON string");
-
     // The expected responses come from the translations the service runs, under its default
     // limits, which these payloads are far below.
     let limits = Limits::UNBOUNDED;
-    let to_graph = payload.to_graph_request;
-    let from_graph = FromGraphRequest { json: payload.graph_json, ..Default::default() };
-    let rule_from_graph = RuleFromGraphRequest { json: rule_json, ..Default::default() };
+    let LoadRequests { to_graph, from_graph, rule_to_graph, rule_from_graph } = load_requests();
     let read_rule = translate::rule_from_graph(&limits, &rule_from_graph).expect("a valid rule");
-    let rule_to_graph = RuleToGraphRequest { rule: read_rule.rules.first().cloned(), ..Default::default() };
     let files: [(&str, Vec<u8>); 10] = [
         ("health.req", frame(&HealthCheckRequest::default())),
         ("health.resp", frame(&HealthCheckResponse { status: ServingStatus::Serving.into() })),

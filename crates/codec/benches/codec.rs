@@ -28,7 +28,7 @@ use graphbridge_codec::{
 use graphbridge_testkit::{
     DEPTH,
     baselines::{from_graph_proto_json, from_proto_json, reflect_message, serde_value_roundtrip, to_proto_json},
-    fixtures::rule_fixture,
+    fixtures::compact_rule_fixture,
     payloads::{Payload, payloads},
 };
 use prost::Message;
@@ -96,9 +96,7 @@ fn rules(c: &mut Criterion) {
     let request_descriptor = reflect_message("graphbridge.v1.RuleToGraphRequest");
     let response_descriptor = reflect_message("graphbridge.v1.RuleFromGraphResponse");
     for name in ["old-get", "new-get"] {
-        let graph_json =
-            serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&rule_fixture(name)).expect("valid JSON"))
-                .expect("compact");
+        let graph_json = compact_rule_fixture(name);
         let read = codec::rules_from_graph(&graph_json, Policy::Preserve, DEPTH).expect("valid rule");
         let request = RuleToGraphRequest { rule: read.rules.first().cloned(), ..Default::default() };
         let request_bytes = request.encode_to_vec();

@@ -11,32 +11,21 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::{hint::black_box, process::ExitCode};
 
-use graphbridge_codec::{
-    Policy,
-    pb::{FromGraphRequest, RuleFromGraphRequest, RuleToGraphRequest},
-    translate::{self, Limits},
-};
-use graphbridge_testkit::{DEPTH, fixtures::rule_fixture, payloads::payloads};
+use graphbridge_codec::translate::{self, Limits};
+use graphbridge_testkit::payloads::load_requests;
 use prost::Message;
 
 /// What the service runs for each method, on the payloads of the load benchmark.
 const CALLS: &[&str] = &["ToGraph", "FromGraph", "RuleToGraph", "RuleFromGraph"];
 
-/// The request bytes of `call`: 16 actions, or a whole rule as Graph returns it.
+/// The request bytes of `call`, as bench-load sends them.
 fn request(call: &str) -> Vec<u8> {
-    let seed16 = payloads().into_iter().find(|p| p.name == "seed16").expect("the seed16 payload");
-    let rule_json = serde_json::to_string(
-        &serde_json::from_str::<serde_json::Value>(&rule_fixture("new-get")).expect("valid JSON"),
-    )
-    .expect("compact");
+    let requests = load_requests();
     match call {
-        "ToGraph" => seed16.to_graph_bytes,
-        "FromGraph" => FromGraphRequest { json: seed16.graph_json, ..Default::default() }.encode_to_vec(),
-        "RuleToGraph" => {
-            let read = graphbridge_codec::rules_from_graph(&rule_json, Policy::Preserve, DEPTH).expect("a rule");
-            RuleToGraphRequest { rule: read.rules.into_iter().next(), ..Default::default() }.encode_to_vec()
-        }
-        _ => RuleFromGraphRequest { json: rule_json, ..Default::default() }.encode_to_vec(),
+        "ToGraph" => requests.to_graph.encode_to_vec(),
+        "FromGraph" => requests.from_graph.encode_to_vec(),
+        "RuleToGraph" => requests.rule_to_graph.encode_to_vec(),
+        _ => requests.rule_from_graph.encode_to_vec(),
     }
 }
 

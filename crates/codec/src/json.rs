@@ -582,7 +582,6 @@ pub fn push_index_token(out: &mut String, index: usize) {
     out.push_str(std::str::from_utf8(&digits[start..]).expect("ASCII digits"));
 }
 
-/// Appends `s` as a JSON string literal.
 /// Writes a name from the schema as a JSON string: the schema's names need no escaping
 /// (`schema::tests`), so they are not scanned for what would.
 pub fn write_name(out: &mut String, name: &str) {
@@ -592,6 +591,7 @@ pub fn write_name(out: &mut String, name: &str) {
     out.push('"');
 }
 
+/// Appends `s` as a JSON string literal.
 pub fn write_string(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');

@@ -269,27 +269,24 @@ impl<'a> Objects<'a> {
                 continue;
             }
             let held = match (self.values[first + index], property.kind, wire_type) {
-                (Held::Unset, PropertyKind::Flags(_), LEN) => Held::Flags(self.numbers.len(), self.packed(&mut bytes)?),
-                (Held::Flags(start, end), PropertyKind::Flags(_), LEN) if end == self.numbers.len() => {
-                    Held::Flags(start, self.packed(&mut bytes)?)
-                }
-                (Held::Unset, PropertyKind::Flags(_), VARINT) => {
-                    self.numbers.push(decode_varint(&mut bytes).ok()? as i32);
-                    Held::Flags(self.numbers.len() - 1, self.numbers.len())
-                }
-                (Held::Flags(start, end), PropertyKind::Flags(_), VARINT) if end == self.numbers.len() => {
-                    self.numbers.push(decode_varint(&mut bytes).ok()? as i32);
-                    Held::Flags(start, end + 1)
+                (held, PropertyKind::Flags(_), LEN | VARINT) => {
+                    let start = items_start(held, self.numbers.len())?;
+                    if wire_type == LEN {
+                        let mut packed = len_delimited(&mut bytes)?;
+                        while !packed.is_empty() {
+                            self.numbers.push(decode_varint(&mut packed).ok()? as i32);
+                        }
+                    } else {
+                        self.numbers.push(decode_varint(&mut bytes).ok()? as i32);
+                    }
+                    Held::Flags(start, self.numbers.len())
                 }
                 (_, PropertyKind::Enum(_), VARINT) => Held::Enum(decode_varint(&mut bytes).ok()? as i32),
                 (_, PropertyKind::String, LEN) => Held::String(utf8(len_delimited(&mut bytes)?)?),
-                (Held::Unset, PropertyKind::Strings, LEN) => {
+                (held, PropertyKind::Strings, LEN) => {
+                    let start = items_start(held, self.strings.len())?;
                     self.strings.push(utf8(len_delimited(&mut bytes)?)?.to_owned());
-                    Held::Strings(self.strings.len() - 1, self.strings.len())
-                }
-                (Held::Strings(start, end), PropertyKind::Strings, LEN) if end == self.strings.len() => {
-                    self.strings.push(utf8(len_delimited(&mut bytes)?)?.to_owned());
-                    Held::Strings(start, end + 1)
+                    Held::Strings(start, self.strings.len())
                 }
                 (_, PropertyKind::Bool, VARINT) => Held::Bool(decode_varint(&mut bytes).ok()? != 0),
                 // prost merges a message field set twice.
@@ -325,15 +322,6 @@ impl<'a> Objects<'a> {
         self.items.extend(self.pending.drain(start..));
         self.lists.push(from..self.items.len());
         self.values[value] = Held::Objects(self.lists.len() - 1);
-    }
-
-    /// Reads a packed repeated enum's items into `numbers`; the end of them.
-    fn packed(&mut self, bytes: &mut &'a [u8]) -> Option<usize> {
-        let mut packed = len_delimited(bytes)?;
-        while !packed.is_empty() {
-            self.numbers.push(decode_varint(&mut packed).ok()? as i32);
-        }
-        Some(self.numbers.len())
     }
 
     /// Reads one encoded additional_data entry (key 1, value 2) of `object`.
@@ -373,6 +361,17 @@ impl<'a> EncodedJson<'a> {
             }
         }
         Some(request)
+    }
+}
+
+/// Where a repeated scalar field's items start in their arena, now `len` long: its first item
+/// starts them, a further one continues them; None if other items came between (prost's to
+/// merge).
+fn items_start(held: Held<'_>, len: usize) -> Option<usize> {
+    match held {
+        Held::Unset => Some(len),
+        Held::Flags(start, end) | Held::Strings(start, end) if end == len => Some(start),
+        _ => None,
     }
 }
 

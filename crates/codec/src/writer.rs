@@ -165,9 +165,7 @@ impl Writer {
 
     /// Writes a member's key, after a comma unless it is the object's first member.
     fn key(&mut self, key: &str) {
-        if !self.out.ends_with('{') {
-            self.out.push(',');
-        }
+        self.comma();
         write_string(&mut self.out, key);
         self.out.push(':');
     }
@@ -175,12 +173,17 @@ impl Writer {
     /// Writes a schema name's key, which `key` would scan for characters to escape in vain.
     fn name_key(&mut self, name: &'static str) {
         self.out.reserve(name.len() + 4);
-        if !self.out.ends_with('{') {
-            self.out.push(',');
-        }
+        self.comma();
         self.out.push('"');
         self.out.push_str(name);
         self.out.push_str("\":");
+    }
+
+    /// A comma before a member, unless it is the object's first.
+    fn comma(&mut self) {
+        if !self.out.ends_with('{') {
+            self.out.push(',');
+        }
     }
 
     /// Writes a collection of `len` objects; those left out (unknown types dropped) leave no gap.

@@ -18,6 +18,12 @@ pub fn rule_fixture(name: &str) -> String {
     fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// One fixture compacted, as Graph sends its responses (without indentation).
+pub fn compact_rule_fixture(name: &str) -> String {
+    let json: serde_json::Value = serde_json::from_str(&rule_fixture(name)).expect("a fixture is JSON");
+    serde_json::to_string(&json).expect("JSON writes to a string")
+}
+
 /// Every fixture, by file stem, sorted.
 pub fn rule_fixtures() -> Vec<(String, String)> {
     let dir = rules_dir();

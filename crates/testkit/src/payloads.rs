@@ -3,11 +3,15 @@
 
 use graphbridge_codec::{
     self as codec, Policy,
-    pb::{self, ResponseAction, ToGraphRequest, response_action::Action},
+    pb::{
+        self, FromGraphRequest, ResponseAction, RuleFromGraphRequest, RuleToGraphRequest, ToGraphRequest,
+        response_action::Action,
+    },
+    translate::{self, Limits},
 };
 use prost::Message;
 
-use crate::DEPTH;
+use crate::{DEPTH, fixtures::compact_rule_fixture};
 
 /// One payload in all its forms.
 pub struct Payload {
@@ -30,6 +34,28 @@ pub fn payloads() -> Vec<Payload> {
         Payload::from_actions("batch1000", batch),
         Payload::from_graph_json("unknown16", unknown_heavy_json(16)),
     ]
+}
+
+/// The Translator requests of `scripts/bench-load` and `scripts/bench-instructions`: ToGraph and
+/// FromGraph with the 16 seed actions, RuleToGraph and RuleFromGraph with a whole rule (the
+/// `new-get` fixture, compacted).
+pub struct LoadRequests {
+    pub to_graph: ToGraphRequest,
+    pub from_graph: FromGraphRequest,
+    pub rule_to_graph: RuleToGraphRequest,
+    pub rule_from_graph: RuleFromGraphRequest,
+}
+
+pub fn load_requests() -> LoadRequests {
+    let seed16 = payloads().into_iter().find(|p| p.name == "seed16").expect("the seed16 payload");
+    let rule_from_graph = RuleFromGraphRequest { json: compact_rule_fixture("new-get"), ..Default::default() };
+    let read = translate::rule_from_graph(&Limits::UNBOUNDED, &rule_from_graph).expect("a valid rule");
+    LoadRequests {
+        to_graph: seed16.to_graph_request,
+        from_graph: FromGraphRequest { json: seed16.graph_json, ..Default::default() },
+        rule_to_graph: RuleToGraphRequest { rule: read.rules.into_iter().next(), ..Default::default() },
+        rule_from_graph,
+    }
 }
 
 impl Payload {
