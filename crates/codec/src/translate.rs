@@ -8,7 +8,7 @@
 use prost::{Message, encoding::message};
 
 use crate::{
-    Error, Policy, ToGraph, Violation,
+    Error, Policy, Violation,
     encoder::{Encoder, write_field_mask},
     migrate::migrate,
     pb::{
@@ -107,7 +107,7 @@ impl Reported for EncodedResponse {
 pub fn to_graph(limits: &Limits, request: &ToGraphRequest) -> Result<ToGraphResponse, TranslateError> {
     let policy = policy("unknown_data_policy", request.unknown_data_policy)?;
     let written = crate::to_graph(&request.actions, policy, request.pretty, limits.max_json_depth)?;
-    to_graph_response(limits, written)
+    within_limit(limits, ToGraphResponse { json: written.json, unknown_data: written.unknown_data })
 }
 
 /// ToGraph from the request's protobuf encoding: the same answer as `to_graph` gives the
@@ -119,13 +119,7 @@ pub fn to_graph_encoded(limits: &Limits, request: &[u8]) -> Result<ToGraphRespon
     };
     let policy = policy("unknown_data_policy", encoded.unknown_data_policy)?;
     let written = encoded.write(policy, limits.max_json_depth)?;
-    to_graph_response(limits, written)
-}
-
-fn to_graph_response(limits: &Limits, written: ToGraph) -> Result<ToGraphResponse, TranslateError> {
-    let response = ToGraphResponse { json: written.json, unknown_data: written.unknown_data };
-    limits.check_size("the response", response.encoded_len())?;
-    Ok(response)
+    within_limit(limits, ToGraphResponse { json: written.json, unknown_data: written.unknown_data })
 }
 
 /// FromGraph: Graph JSON (an array of actions or one) to actions.
@@ -153,9 +147,7 @@ fn from_graph_json(limits: &Limits, json: &str, policy_value: i32) -> Result<Fro
     let policy = json_input(limits, json, policy_value)?;
     let read = crate::from_graph(json, policy, limits.max_json_depth)?;
     // The unknown-data report can outgrow its input (an entry per tiny unknown property).
-    let response = FromGraphResponse { actions: read.actions, unknown_data: read.unknown_data };
-    limits.check_size("the response", response.encoded_len())?;
-    Ok(response)
+    within_limit(limits, FromGraphResponse { actions: read.actions, unknown_data: read.unknown_data })
 }
 
 /// Runs `translate` on the JSON and policy of an encoded request read in place, or of the
@@ -182,7 +174,7 @@ pub fn rule_to_graph(limits: &Limits, request: &RuleToGraphRequest) -> Result<Ru
     let rule = request.rule.as_ref().ok_or(TranslateError::MissingRule)?;
     let mask = request.update_mask.as_ref().map(|mask| &mask.paths[..]);
     let written = crate::rule_to_graph(rule, mask, policy, request.pretty, limits.max_json_depth)?;
-    rule_to_graph_response(limits, written)
+    within_limit(limits, RuleToGraphResponse { json: written.json, unknown_data: written.unknown_data })
 }
 
 /// RuleToGraph from the request's protobuf encoding: the same answer as `rule_to_graph` gives
@@ -194,13 +186,7 @@ pub fn rule_to_graph_encoded(limits: &Limits, request: &[u8]) -> Result<RuleToGr
     };
     let policy = policy("unknown_data_policy", encoded.unknown_data_policy)?;
     let written = encoded.write(policy, limits.max_json_depth).ok_or(TranslateError::MissingRule)??;
-    rule_to_graph_response(limits, written)
-}
-
-fn rule_to_graph_response(limits: &Limits, written: ToGraph) -> Result<RuleToGraphResponse, TranslateError> {
-    let response = RuleToGraphResponse { json: written.json, unknown_data: written.unknown_data };
-    limits.check_size("the response", response.encoded_len())?;
-    Ok(response)
+    within_limit(limits, RuleToGraphResponse { json: written.json, unknown_data: written.unknown_data })
 }
 
 /// RuleFromGraph: Graph JSON of one rule or an OData collection of rules to protobuf.
@@ -254,8 +240,7 @@ fn rule_from_graph_json(
             ..Default::default()
         },
     };
-    limits.check_size("the response", response.encoded_len())?;
-    Ok(response)
+    within_limit(limits, response)
 }
 
 fn collection_response(
@@ -297,6 +282,11 @@ pub fn migrate_rule(limits: &Limits, request: &MigrateRuleRequest) -> Result<Mig
         not_migrated: migrated.notes,
         unknown_data: read.unknown_data,
     };
+    within_limit(limits, response)
+}
+
+/// `response`, if its encoding is within the size limit.
+fn within_limit<R: Message>(limits: &Limits, response: R) -> Result<R, TranslateError> {
     limits.check_size("the response", response.encoded_len())?;
     Ok(response)
 }
