@@ -8,10 +8,20 @@
 //! with the gRPC frame in FILE. Without arguments (as under a plain `cargo bench`) it serves
 //! nothing. A bench target rather than an example, as it is no part of the product: neither
 //! `cargo build` nor `cargo test` builds benches, while `cargo test` builds examples.
+//!
+//! With `ECHO_WORK=serde_json` it is a reference instead of the ceiling: before answering the same
+//! reply, each method does what a translator built of the usual parts could not do less than:
+//! prost decodes the request into its message, and serde_json does the call's JSON half, reading
+//! the request's JSON into a `serde_json::Value` (FromGraph, RuleFromGraph) or writing the
+//! reply's JSON from one (ToGraph, RuleToGraph; the value is read from the reply at start).
 
 use std::{collections::HashMap, convert::Infallible, fs, net::SocketAddr, sync::Arc};
 
 use bytes::{Buf, BufMut, Bytes};
+use graphbridge_codec::pb::{
+    FromGraphRequest, RuleFromGraphRequest, RuleToGraphRequest, RuleToGraphResponse, ToGraphRequest, ToGraphResponse,
+};
+use prost::{DecodeError, Message};
 use tonic::{
     Request, Response, Status,
     codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
@@ -63,21 +73,70 @@ impl Decoder for BytesCodec {
     }
 }
 
-/// One method's answer.
-struct Reply(Bytes);
+/// What a method does with a request before it answers.
+#[derive(Clone)]
+enum Work {
+    /// Nothing: the ceiling.
+    None,
+    /// The request decoded, and its JSON read into a `serde_json::Value`.
+    Read(fn(&[u8]) -> Result<String, DecodeError>),
+    /// The request decoded, and the reply's JSON written from its `serde_json::Value`.
+    Write(fn(&[u8]) -> Result<(), DecodeError>, Arc<serde_json::Value>),
+}
+
+impl Work {
+    /// The serde_json reference's work for `method`, whose reply is `reply`.
+    fn serde_json(method: &str, reply: &Bytes) -> Result<Self, String> {
+        let written = |json: String| serde_json::from_str(&json).map(Arc::new).map_err(|e| e.to_string());
+        let decode_error = |e: DecodeError| format!("{method}'s reply: {e}");
+        Ok(match method {
+            "FromGraph" => Self::Read(|bytes| FromGraphRequest::decode(bytes).map(|request| request.json)),
+            "RuleFromGraph" => Self::Read(|bytes| RuleFromGraphRequest::decode(bytes).map(|request| request.json)),
+            "ToGraph" => Self::Write(
+                |bytes| ToGraphRequest::decode(bytes).map(drop),
+                written(ToGraphResponse::decode(reply.clone()).map_err(decode_error)?.json)?,
+            ),
+            "RuleToGraph" => Self::Write(
+                |bytes| RuleToGraphRequest::decode(bytes).map(drop),
+                written(RuleToGraphResponse::decode(reply.clone()).map_err(decode_error)?.json)?,
+            ),
+            _ => return Err(format!("{method}: no serde_json work for this method")),
+        })
+    }
+
+    fn run(&self, request: &[u8]) -> Result<(), Status> {
+        let invalid = |e: &dyn std::fmt::Display| Status::invalid_argument(e.to_string());
+        match self {
+            Self::None => {}
+            Self::Read(decode) => {
+                let json = decode(request).map_err(|e| invalid(&e))?;
+                drop(std::hint::black_box(serde_json::from_str::<serde_json::Value>(&json).map_err(|e| invalid(&e))?));
+            }
+            Self::Write(decode, value) => {
+                decode(request).map_err(|e| invalid(&e))?;
+                drop(std::hint::black_box(serde_json::to_string(&**value).map_err(|e| invalid(&e))?));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One method's answer, and its work before it.
+#[derive(Clone)]
+struct Reply(Bytes, Work);
 
 impl UnaryService<Bytes> for Reply {
     type Response = Bytes;
     type Future = std::future::Ready<Result<Response<Bytes>, Status>>;
 
-    fn call(&mut self, _request: Request<Bytes>) -> Self::Future {
-        std::future::ready(Ok(Response::new(self.0.clone())))
+    fn call(&mut self, request: Request<Bytes>) -> Self::Future {
+        std::future::ready(self.1.run(request.get_ref()).map(|()| Response::new(self.0.clone())))
     }
 }
 
 /// The Translator's paths it answers, and with what message.
 #[derive(Clone)]
-struct Echo(Arc<HashMap<String, Bytes>>);
+struct Echo(Arc<HashMap<String, Reply>>);
 
 impl NamedService for Echo {
     const NAME: &'static str = "graphbridge.v1.Translator";
@@ -100,7 +159,7 @@ where
         let reply = self.0.get(request.uri().path()).cloned();
         Box::pin(async move {
             Ok(match reply {
-                Some(reply) => Grpc::new(BytesCodec).unary(Reply(reply), request).await,
+                Some(reply) => Grpc::new(BytesCodec).unary(reply, request).await,
                 None => Status::unimplemented("the echo server has no reply for this method").into_http(),
             })
         })
@@ -117,12 +176,14 @@ fn message(frame: Vec<u8>) -> Result<Bytes, String> {
     }
 }
 
-fn replies(args: &[String]) -> Result<HashMap<String, Bytes>, String> {
+fn replies(args: &[String], serde_json: bool) -> Result<HashMap<String, Reply>, String> {
     args.iter()
         .map(|arg| {
             let (method, file) = arg.split_once('=').ok_or_else(|| format!("{arg}: expected METHOD=FILE"))?;
             let frame = fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-            Ok((format!("/{}/{method}", Echo::NAME), message(frame).map_err(|e| format!("{file}: {e}"))?))
+            let reply = message(frame).map_err(|e| format!("{file}: {e}"))?;
+            let work = if serde_json { Work::serde_json(method, &reply)? } else { Work::None };
+            Ok((format!("/{}/{method}", Echo::NAME), Reply(reply, work)))
         })
         .collect()
 }
@@ -135,7 +196,12 @@ fn main() -> Result<(), String> {
         return Ok(());
     };
     let addr: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
-    let echo = Echo(Arc::new(replies(methods)?));
+    let serde_json = match std::env::var("ECHO_WORK").as_deref() {
+        Err(_) => false,
+        Ok("serde_json") => true,
+        Ok(other) => return Err(format!("ECHO_WORK={other}: expected serde_json, or no ECHO_WORK")),
+    };
+    let echo = Echo(Arc::new(replies(methods, serde_json)?));
     // As graphbridge's default --worker-threads: one worker per CPU the process may use.
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let runtime = tokio::runtime::Builder::new_multi_thread()
