@@ -6,7 +6,7 @@ use std::{path::PathBuf, time::Duration};
 use clap::Args;
 
 use super::config::parse_positive_duration;
-use crate::graph::{self, BaseUrl, Cloud, CredentialSource, GraphSettings, Identity};
+use crate::graph::{self, BaseUrl, Cloud, CredentialSource, GraphSettings, Identity, ProxySettings, ProxyUrl};
 
 /// Variables the Azure Workload Identity webhook sets in a labelled pod, and the flag each
 /// stands for; the flag's own `GRAPHBRIDGE_*` variable wins over them.
@@ -62,6 +62,13 @@ pub struct GraphArgs {
     /// PEM CA bundle trusted beside the bundled roots (a TLS-inspecting proxy's CA).
     #[arg(long)]
     pub graph_ca_file: Option<PathBuf>,
+    /// An HTTP proxy, http://host:port, that every connection to Graph and Entra ID goes through
+    /// (CONNECT; TLS runs inside the tunnel). HTTPS_PROXY and NO_PROXY are not read.
+    #[arg(long)]
+    pub graph_proxy: Option<String>,
+    /// File holding the proxy's `user:password` (Basic authentication), read at start-up.
+    #[arg(long)]
+    pub graph_proxy_credentials_file: Option<PathBuf>,
     /// Refuse CreateDetectionRule, UpdateDetectionRule and DeleteDetectionRule with
     /// PERMISSION_DENIED, before anything is sent.
     #[arg(long, default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
@@ -77,6 +84,7 @@ impl GraphArgs {
     pub(crate) fn validate(&self) -> Result<(), String> {
         self.urls()?;
         self.credential()?;
+        let proxy = self.proxy()?;
         if let Some(tenant) = &self.graph_tenant_id
             && !tenant.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         {
@@ -88,6 +96,7 @@ impl GraphArgs {
             ("--graph-federated-token-file", &self.graph_federated_token_file),
             ("--graph-ca-file", &self.graph_ca_file),
             ("--page-token-key-file", &self.page_token_key_file),
+            ("--graph-proxy-credentials-file", &self.graph_proxy_credentials_file),
         ];
         for (flag, path) in files {
             if let Some(path) = path.as_ref().filter(|path| !path.is_file()) {
@@ -95,8 +104,24 @@ impl GraphArgs {
             }
         }
         let credential = self.credential()?.map(|identity| identity.credential);
-        graph::check_files(credential.as_ref(), self.graph_ca_file.as_deref(), self.page_token_key_file.as_deref())
-            .map_err(|error| error.to_string())
+        graph::check_files(
+            credential.as_ref(),
+            self.graph_ca_file.as_deref(),
+            self.page_token_key_file.as_deref(),
+            proxy.as_ref(),
+        )
+        .map_err(|error| error.to_string())
+    }
+
+    fn proxy(&self) -> Result<Option<ProxySettings>, String> {
+        let Some(url) = &self.graph_proxy else {
+            return match self.graph_proxy_credentials_file {
+                Some(_) => Err("--graph-proxy-credentials-file is given without --graph-proxy".into()),
+                None => Ok(None),
+            };
+        };
+        let url = ProxyUrl::parse(url).map_err(|error| format!("--graph-proxy: {error}"))?;
+        Ok(Some(ProxySettings { url, credentials_file: self.graph_proxy_credentials_file.clone() }))
     }
 
     fn urls(&self) -> Result<(BaseUrl, BaseUrl), String> {
@@ -150,6 +175,7 @@ impl GraphArgs {
             max_retries: self.graph_max_retries,
             max_concurrent_requests: self.graph_max_concurrent_requests as usize,
             ca_file: self.graph_ca_file.clone(),
+            proxy: self.proxy().expect("validated"),
             read_only: self.graph_read_only,
             page_token_key_file: self.page_token_key_file.clone(),
             max_message_bytes,
@@ -218,5 +244,32 @@ mod tests {
         assert!(error.contains("--page-token-key-file") && error.contains("31 bytes"), "{error}");
         let enough = file(dir.path(), "enough", &[7; 32]);
         assert!(graph_args(&["--page-token-key-file", &enough], &[]).is_ok());
+    }
+
+    #[test]
+    fn a_proxy_is_read_from_its_variable_and_checked_with_its_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let credentials = file(dir.path(), "proxy", b"user:secret\n");
+        let env = [("GRAPHBRIDGE_GRAPH_PROXY", "http://proxy.example:3128")];
+        let args = graph_args(&["--graph-proxy-credentials-file", &credentials], &env).unwrap();
+        let proxy = args.settings(1024, 64).proxy.expect("a proxy from GRAPHBRIDGE_GRAPH_PROXY");
+        assert_eq!(proxy.url.to_string(), "proxy.example:3128");
+        assert_eq!(proxy.credentials_file, Some(credentials.clone().into()));
+
+        for (args, says) in [
+            (&["--graph-proxy-credentials-file", credentials.as_str()][..], "without --graph-proxy"),
+            (&["--graph-proxy", "https://proxy.example:3128"], "--graph-proxy: "),
+            (&["--graph-proxy", "http://u:p@proxy.example:3128"], "--graph-proxy-credentials-file"),
+        ] {
+            let error = graph_args(args, &[]).unwrap_err();
+            assert!(error.contains(says), "{args:?}: {error}");
+        }
+        let malformed = file(dir.path(), "malformed", b"no colon\n");
+        let error = graph_args(
+            &["--graph-proxy", "http://proxy.example:3128", "--graph-proxy-credentials-file", &malformed],
+            &[],
+        )
+        .unwrap_err();
+        assert!(error.contains("user:password") && !error.contains("no colon"), "{error}");
     }
 }

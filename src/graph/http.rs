@@ -15,6 +15,8 @@ use hyper_util::{
 };
 use rustls::{RootCertStore, pki_types::CertificateDer, pki_types::pem::PemObject};
 
+use super::proxy::{LoadedProxy, Route};
+
 /// Connections kept open for reuse, per host.
 const MAX_IDLE_PER_HOST: usize = 32;
 /// How long an unused connection is kept.
@@ -59,7 +61,7 @@ pub enum TlsSetupError {
     Invalid { path: String, reason: String },
 }
 
-type Https = HttpsConnector<HttpConnector>;
+type Https = HttpsConnector<Route>;
 
 #[derive(Clone)]
 pub(crate) struct Transport {
@@ -69,7 +71,12 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    pub(crate) fn new(ca_file: Option<&Path>, timeout: Duration, max_body: usize) -> Result<Self, TlsSetupError> {
+    pub(crate) fn new(
+        ca_file: Option<&Path>,
+        proxy: Option<LoadedProxy>,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Result<Self, TlsSetupError> {
         let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         if let Some(path) = ca_file {
             add_ca_file(&mut roots, path)?;
@@ -89,7 +96,7 @@ impl Transport {
             .with_tls_config(tls)
             .https_or_http()
             .enable_all_versions()
-            .wrap_connector(http);
+            .wrap_connector(Route::new(http, proxy));
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
             .pool_idle_timeout(IDLE_TIMEOUT)

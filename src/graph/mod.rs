@@ -1,13 +1,14 @@
-//! The Graph client behind `DetectionRuleService`: HTTPS (`http`), Entra ID tokens
-//! (`token`, `credentials`), retries and throttling (`retry`, `client`), page tokens
-//! (`page_token`), and the rule operations (`rules`). It knows nothing of gRPC: its errors
-//! become statuses at the edge.
+//! The Graph client behind `DetectionRuleService`: HTTPS (`http`), through an egress proxy where
+//! one is set (`proxy`), Entra ID tokens (`token`, `credentials`), retries and throttling
+//! (`retry`, `client`), page tokens (`page_token`), and the rule operations (`rules`). It knows
+//! nothing of gRPC: its errors become statuses at the edge.
 
 mod client;
 mod credentials;
 mod error;
 mod http;
 mod page_token;
+mod proxy;
 mod retry;
 mod rules;
 mod settings;
@@ -22,6 +23,7 @@ pub use credentials::CredentialError;
 pub use error::{GatewayError, GraphFailure, Operation, TokenError, WaitLimit};
 pub use http::{TlsSetupError, TransportError};
 pub use page_token::{PageTokenError, PageTokenKeyError, PageTokens};
+pub use proxy::{ProxySettings, ProxySetupError, ProxyUrl};
 pub use retry::parse_retry_after;
 pub(crate) use rules::DetectionRules;
 pub use settings::{BaseUrl, Cloud, CredentialSource, GraphSettings, Identity};
@@ -37,15 +39,19 @@ pub enum GatewaySetupError {
     Credential(#[from] CredentialError),
     #[error(transparent)]
     PageTokenKey(#[from] PageTokenKeyError),
+    #[error(transparent)]
+    Proxy(#[from] ProxySetupError),
 }
 
-/// Reads every file the settings name (the credential, the CA bundle, the page-token key) and
+/// Reads every file the settings name (the credential, the CA bundle, the page-token key, the
+/// proxy's credentials) and
 /// checks that it can be used: `serve` runs this while it validates its settings, so that a bad
 /// file stops it with exit code 2 and the flag's name, like any other bad setting.
 pub(crate) fn check_files(
     credential: Option<&CredentialSource>,
     ca_file: Option<&std::path::Path>,
     page_token_key_file: Option<&std::path::Path>,
+    proxy: Option<&ProxySettings>,
 ) -> Result<(), GatewaySetupError> {
     if let Some(credential) = credential {
         credentials::check(credential)?;
@@ -56,17 +62,22 @@ pub(crate) fn check_files(
     if let Some(path) = page_token_key_file {
         PageTokens::from_file(path)?;
     }
+    if let Some(proxy) = proxy {
+        proxy.load()?;
+    }
     Ok(())
 }
 
 /// The rule operations, ready to serve, nothing sent yet. The credential was checked with the
-/// settings (`check_files`) and is read again for each token; the CA bundle and page-token key
-/// are loaded here for use.
+/// settings (`check_files`) and is read again for each token; the CA bundle, the page-token key
+/// and the proxy's credentials are loaded here for use.
 pub(crate) fn detection_rules(
     settings: &GraphSettings,
     metrics: Arc<Metrics>,
 ) -> Result<DetectionRules, GatewaySetupError> {
-    let transport = http::Transport::new(settings.ca_file.as_deref(), settings.timeout, settings.max_message_bytes)?;
+    let proxy = settings.proxy.as_ref().map(ProxySettings::load).transpose()?;
+    let transport =
+        http::Transport::new(settings.ca_file.as_deref(), proxy, settings.timeout, settings.max_message_bytes)?;
     let tokens = match &settings.identity {
         Some(identity) => {
             let tokens = token::Tokens::new(

@@ -4,6 +4,8 @@ use std::{path::PathBuf, time::Duration};
 
 use hyper::Uri;
 
+use super::proxy::ProxySettings;
+
 /// An `https://` base URL (or `http://` on a loopback host), without a trailing slash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseUrl {
@@ -132,6 +134,8 @@ pub struct GraphSettings {
     pub max_concurrent_requests: usize,
     /// Extra trust roots (a corporate proxy's CA), beside the bundled ones.
     pub ca_file: Option<PathBuf>,
+    /// None: connections go straight to Graph and Entra ID.
+    pub proxy: Option<ProxySettings>,
     pub read_only: bool,
     /// The HMAC key of page tokens; None: a random key of this process.
     pub page_token_key_file: Option<PathBuf>,

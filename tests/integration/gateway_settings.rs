@@ -151,6 +151,21 @@ fn an_unusable_secret_certificate_or_ca_file_is_refused() {
     assert_says(&stderr, "--graph-ca-file", "no PEM certificate");
 }
 
+/// The proxy from its variable, held to the same rules as the flag; its credentials file is
+/// read at start-up, and its content is never echoed.
+#[test]
+fn an_unusable_proxy_or_proxy_credentials_file_is_refused() {
+    let stderr = refused(&[], &[("GRAPHBRIDGE_GRAPH_PROXY", "https://proxy.example:3128")]);
+    assert_says(&stderr, "--graph-proxy", "the proxy is reached with http://");
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("proxy-credentials");
+    std::fs::write(&credentials, "password-without-user\n").unwrap();
+    let args = ["--graph-proxy", "http://proxy.example:3128", "--graph-proxy-credentials-file"];
+    let stderr = refused(&[&args[..], &[&credentials.display().to_string()]].concat(), &[]);
+    assert_says(&stderr, "--graph-proxy-credentials-file", "expected one line, user:password");
+    assert!(!stderr.contains("password-without-user"), "the credentials were echoed:\n{stderr}");
+}
+
 /// A secret file from a flag and a federated token from the pod's AZURE_FEDERATED_TOKEN_FILE:
 /// which one to use is not guessed.
 #[test]

@@ -10,6 +10,7 @@ mod errors;
 mod gateway_errors;
 mod gateway_memory;
 mod gateway_paging;
+mod gateway_proxy;
 mod gateway_retries;
 mod gateway_rpcs;
 mod gateway_secrets;
