@@ -1,6 +1,8 @@
 //! An HTTP proxy on the way to Graph and Entra ID (`--graph-proxy`): every connection is an
 //! HTTP CONNECT tunnel through it, and TLS to Graph runs inside the tunnel, so the proxy sees
-//! only the host and port (a TLS-inspecting proxy's CA is `--graph-ca-file`).
+//! only the host and port (a TLS-inspecting proxy's CA is `--graph-ca-file`). The CONNECT is
+//! written here rather than by hyper-util's tunnel, whose errors do not say what the proxy
+//! answered (tinyproxy refuses credentials with 401, not 407).
 
 use std::{
     future::Future,
@@ -12,11 +14,11 @@ use std::{
 
 use base64::Engine as _;
 use hyper::{Uri, header::HeaderValue};
-use hyper_util::{
-    client::legacy::connect::{HttpConnector, proxy::Tunnel},
-    rt::TokioIo,
+use hyper_util::{client::legacy::connect::HttpConnector, rt::TokioIo};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
 };
-use tokio::net::TcpStream;
 use tower_service::Service;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -101,30 +103,16 @@ pub(crate) struct LoadedProxy {
     authorization: Option<HeaderValue>,
 }
 
-/// Why a connection through the proxy failed; names the proxy, as the tunnel's own error does not.
-#[derive(Debug, thiserror::Error)]
-#[error("through the proxy {proxy}")]
-struct ThroughProxy {
-    proxy: Arc<str>,
-    source: BoxError,
-}
-
-/// How connections are made: straight to the host, or through the proxy.
+/// How connections are made: by `http` straight to the host, or through the proxy it reaches.
 #[derive(Clone)]
-pub(crate) enum Route {
-    Direct(HttpConnector),
-    Tunnel { tunnel: Box<Tunnel<HttpConnector>>, proxy: Arc<str> },
+pub(crate) struct Route {
+    http: HttpConnector,
+    proxy: Option<Arc<LoadedProxy>>,
 }
 
 impl Route {
-    /// `http` itself, or a tunnel through the proxy that `http` connects to.
     pub(crate) fn new(http: HttpConnector, proxy: Option<LoadedProxy>) -> Self {
-        let Some(LoadedProxy { url, authorization }) = proxy else { return Route::Direct(http) };
-        let mut tunnel = Tunnel::new(url.uri.clone(), http);
-        if let Some(authorization) = authorization {
-            tunnel = tunnel.with_auth(authorization);
-        }
-        Route::Tunnel { tunnel: Box::new(tunnel), proxy: url.to_string().into() }
+        Route { http, proxy: proxy.map(Arc::new) }
     }
 }
 
@@ -134,27 +122,106 @@ impl Service<Uri> for Route {
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        match self {
-            Route::Direct(http) => http.poll_ready(cx).map_err(Into::into),
-            Route::Tunnel { tunnel, .. } => tunnel.poll_ready(cx).map_err(Into::into),
-        }
+        self.http.poll_ready(cx).map_err(Into::into)
     }
 
     fn call(&mut self, destination: Uri) -> Self::Future {
-        match self {
-            Route::Direct(http) => {
-                let connecting = http.call(destination);
-                Box::pin(async move { connecting.await.map_err(Into::into) })
-            }
-            Route::Tunnel { tunnel, proxy } => {
-                let connecting = tunnel.call(destination);
-                let proxy = proxy.clone();
-                Box::pin(async move {
-                    connecting.await.map_err(|error| ThroughProxy { proxy, source: error.into() }.into())
-                })
-            }
-        }
+        let Some(proxy) = self.proxy.clone() else {
+            let connecting = self.http.call(destination);
+            return Box::pin(async move { connecting.await.map_err(Into::into) });
+        };
+        let connecting = self.http.call(proxy.url.uri.clone());
+        Box::pin(async move {
+            let tunnelled = async {
+                let stream = connecting.await.map_err(|error| TunnelError::Connect(error.into()))?.into_inner();
+                tunnel(stream, &destination, proxy.authorization.as_ref()).await
+            };
+            tunnelled
+                .await
+                .map(TokioIo::new)
+                .map_err(|source| ThroughProxy { proxy: proxy.url.to_string(), source }.into())
+        })
     }
+}
+
+/// Why a connection through the proxy failed, naming the proxy.
+#[derive(Debug, thiserror::Error)]
+#[error("through the proxy {proxy}")]
+struct ThroughProxy {
+    proxy: String,
+    source: TunnelError,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum TunnelError {
+    #[error("cannot connect to it")]
+    Connect(#[source] BoxError),
+    #[error("{0} has no host to tunnel to")]
+    NoHost(Uri),
+    #[error("asking for a tunnel")]
+    Io(#[from] std::io::Error),
+    #[error("it closed the connection before answering the CONNECT")]
+    Closed,
+    #[error("its answer to the CONNECT has no end within {MAX_ANSWER} bytes")]
+    TooLong,
+    #[error("it agreed to the tunnel, then sent data of its own")]
+    DataAfterAnswer,
+    #[error("it refused the tunnel: {0}")]
+    Refused(String),
+}
+
+/// The longest answer to a CONNECT that is read.
+const MAX_ANSWER: usize = 8 * 1024;
+/// The most of a refusal's status line that an error shows.
+const MAX_SHOWN: usize = 200;
+
+/// Asks the proxy at the other end of `stream` for a tunnel to `destination`; the stream, once
+/// the proxy has agreed (any 2xx), carries the connection to it.
+async fn tunnel(
+    mut stream: TcpStream,
+    destination: &Uri,
+    authorization: Option<&HeaderValue>,
+) -> Result<TcpStream, TunnelError> {
+    let host = destination.host().ok_or_else(|| TunnelError::NoHost(destination.clone()))?;
+    let default_port = if destination.scheme_str() == Some("http") { 80 } else { 443 };
+    let port = destination.port_u16().unwrap_or(default_port);
+    let mut request = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n").into_bytes();
+    if let Some(authorization) = authorization {
+        request.extend_from_slice(b"Proxy-Authorization: ");
+        request.extend_from_slice(authorization.as_bytes());
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"\r\n");
+    stream.write_all(&request).await?;
+
+    let mut answer = Vec::with_capacity(256);
+    let head_len = loop {
+        if let Some(end) = answer.windows(4).position(|window| window == b"\r\n\r\n") {
+            break end + 4;
+        }
+        if answer.len() >= MAX_ANSWER {
+            return Err(TunnelError::TooLong);
+        }
+        let mut chunk = [0u8; 1024];
+        let read = stream.read(&mut chunk).await?;
+        if read == 0 {
+            return Err(TunnelError::Closed);
+        }
+        answer.extend_from_slice(&chunk[..read]);
+    };
+    let status_line = String::from_utf8_lossy(answer.split(|&b| b == b'\r').next().unwrap_or_default());
+    let mut words = status_line.split(' ');
+    let agreed = words.next().is_some_and(|version| version.starts_with("HTTP/1."))
+        && words.next().is_some_and(|code| code.len() == 3 && code.starts_with('2'));
+    if !agreed {
+        // The status line, within reason: the rest of a long one is the proxy's, not ours.
+        return Err(TunnelError::Refused(status_line.chars().take(MAX_SHOWN).collect()));
+    }
+    // The first bytes after an agreement are the destination's.
+    if head_len != answer.len() {
+        return Err(TunnelError::DataAfterAnswer);
+    }
+    Ok(stream)
 }
 
 #[cfg(test)]
@@ -181,6 +248,60 @@ mod tests {
             let error = ProxyUrl::parse(bad).expect_err(bad);
             assert!(error.contains(says), "{bad}: {error}");
         }
+    }
+
+    /// What `tunnel` makes of a proxy that answers the CONNECT with `answer` and then closes.
+    async fn tunnel_through(answer: impl Into<Vec<u8>>) -> Result<(), TunnelError> {
+        let answer = answer.into();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let proxy = tokio::spawn(async move {
+            let (mut client, _) = listener.accept().await.unwrap();
+            let mut request = vec![0u8; 1024];
+            let read = client.read(&mut request).await.unwrap();
+            // Written whole before the reader gives up: loopback buffers hold it.
+            let _ = client.write_all(&answer).await;
+            String::from_utf8(request[..read].to_vec()).unwrap()
+        });
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let authorization = HeaderValue::from_static("Basic dTpw");
+        let destination: Uri = "https://graph.example:8443/beta".parse().unwrap();
+        let tunnelled = tunnel(stream, &destination, Some(&authorization)).await.map(drop);
+        let request = proxy.await.unwrap();
+        assert_eq!(
+            request,
+            "CONNECT graph.example:8443 HTTP/1.1\r\nHost: graph.example:8443\r\nProxy-Authorization: Basic dTpw\r\n\r\n"
+        );
+        tunnelled
+    }
+
+    #[tokio::test]
+    async fn a_tunnel_is_agreed_by_a_2xx_answer_alone() {
+        assert!(tunnel_through(b"HTTP/1.1 200 Connection established\r\n\r\n").await.is_ok());
+        assert!(tunnel_through(b"HTTP/1.0 200 OK\r\nProxy-agent: x\r\n\r\n").await.is_ok());
+        let refused =
+            tunnel_through(b"HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 3\r\n\r\nno!").await;
+        assert!(
+            matches!(&refused, Err(TunnelError::Refused(line)) if line == "HTTP/1.1 407 Proxy Authentication Required")
+        );
+        let long = format!("HTTP/1.1 403 {}\r\n\r\n", "x".repeat(1000));
+        assert!(matches!(tunnel_through(long).await, Err(TunnelError::Refused(line)) if line.len() == MAX_SHOWN));
+        for (answer, expected) in [
+            (&b"SSH-2.0-OpenSSH\r\n\r\n"[..], "refused"),
+            (b"HTTP/1.1 200 OK\r\n\r\nsurprise", "data"),
+            (b"HTTP/1.1 200 OK\r\n", "closed"),
+        ] {
+            let error = tunnel_through(answer).await.expect_err("no tunnel");
+            let kind = match error {
+                TunnelError::Refused(_) => "refused",
+                TunnelError::DataAfterAnswer => "data",
+                TunnelError::Closed => "closed",
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(kind, expected, "{answer:?}");
+        }
+        let endless = vec![b'x'; MAX_ANSWER + 1024];
+        assert!(matches!(tunnel_through(endless).await, Err(TunnelError::TooLong)));
     }
 
     #[test]

@@ -168,7 +168,7 @@ async fn a_slow_graph_is_bounded_by_the_timeout_and_the_deadline() {
     let slow = Gateway::start(&[]).await;
     slow.graph.set_delay(Duration::from_secs(5));
     let status = slow.client().await.get_detection_rule(within(get(), 500)).await.expect_err("past the deadline");
-    assert_eq!(status.code(), Code::DeadlineExceeded);
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
 }
 
 #[tokio::test]
