@@ -44,9 +44,9 @@ pub enum GatewaySetupError {
 }
 
 /// Reads every file the settings name (the credential, the CA bundle, the page-token key, the
-/// proxy's credentials) and
-/// checks that it can be used: `serve` runs this while it validates its settings, so that a bad
-/// file stops it with exit code 2 and the flag's name, like any other bad setting.
+/// proxy's credentials) and checks that it can be used: `serve` runs this while it validates its
+/// settings, so that a bad file stops it with exit code 2 and the flag's name, like any other bad
+/// setting.
 pub(crate) fn check_files(
     credential: Option<&CredentialSource>,
     ca_file: Option<&std::path::Path>,

@@ -15,7 +15,7 @@ use graphbridge::pb::GetDetectionRuleRequest;
 use serde_json::json;
 use tonic::Code;
 
-use crate::support::{child::TIMEOUT, connect_proxy::ConnectProxy, gateway::Gateway};
+use crate::support::{child::TIMEOUT, connect_proxy::ConnectProxy, gateway::Gateway, tool_on_path};
 
 fn get() -> GetDetectionRuleRequest {
     GetDetectionRuleRequest { id: "r1".into() }
@@ -81,9 +81,7 @@ impl Tinyproxy {
     const PASSWORD: &str = "s3cret-pass";
 
     async fn start() -> Self {
-        let binary = std::env::var_os("PATH")
-            .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("tinyproxy")).find(|p| p.is_file()))
-            .expect("tinyproxy not found on PATH: run scripts/test, or apt-get install tinyproxy-bin");
+        let binary = tool_on_path("tinyproxy", "run scripts/test, or apt-get install tinyproxy-bin");
         // A port that was free a moment ago: tinyproxy cannot be given port 0.
         let addr = TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).expect("a free port");
         let dir = tempfile::tempdir().expect("a temporary directory");

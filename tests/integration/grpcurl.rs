@@ -17,17 +17,12 @@ use crate::{
     support::{
         child::{ChildServer as Server, TIMEOUT},
         fake_graph::{FakeGraph, SECRET},
+        tool_on_path,
     },
 };
 
-/// grpcurl's path; a missing grpcurl fails the test rather than skipping it.
 fn grpcurl_path() -> PathBuf {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("grpcurl"))
-        .find(|path| path.is_file())
-        .expect("grpcurl not found on PATH: run scripts/test, or `source scripts/tools.sh` first")
+    tool_on_path("grpcurl", "run scripts/test, or `source scripts/tools.sh` first")
 }
 
 /// Runs `grpcurl -plaintext <args>`; grpcurl's own -max-time bounds the call.

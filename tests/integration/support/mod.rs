@@ -11,3 +11,14 @@ pub mod gateway;
 pub mod h2;
 pub mod raw_grpc;
 pub mod server;
+
+/// The test tool `name` on PATH; a missing one fails the test rather than skipping it, saying
+/// `how` to get it.
+pub fn tool_on_path(name: &str, how: &str) -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("{name} not found on PATH: {how}"))
+}
